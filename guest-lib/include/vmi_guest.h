@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmi_guest.h: the OpenVMI guest library, linked by an OS kernel.
+ *
+ * Freestanding C: no libc, no global mutable state, no exported libc names.
+ * Everything lives in caller-owned structs (struct vmi_guest per VM, struct
+ * vmi_guest_vcpu per vCPU); kernel services come through struct
+ * vmi_guest_ops.  Functions return 0 or a negated VMI_E_* status (the
+ * hypervisor's, or one of the library's own checks, documented per call).
+ *
+ * Calling context: unless a function says otherwise it may be called with
+ * interrupts disabled and from any vCPU; it does not sleep except
+ * vmi_guest_block (which suspends the vCPU in the hypervisor).
+ */
+#ifndef VMI_GUEST_H
+#define VMI_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <vmi/vmi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Kernel services.  virt_to_phys is required; the rest are optional.
+ * cpuid/rdtsc/hypercall override the native instructions: the hosted build
+ * (unit tests, the conformance simulator) sets them; a kernel leaves them
+ * NULL and the library uses the instruction the hypervisor announced.
+ */
+struct vmi_guest_ops {
+    void *ctx;
+    /* Guest-physical address of kernel virtual address va. */
+    uint64_t (*virt_to_phys)(void *ctx, const void *va);
+    /* A log line for the kernel's log (no newline).  May be NULL. */
+    void (*log)(void *ctx, const char *msg);
+    /* Overrides (NULL: native instruction). */
+    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t regs[4]);
+    uint64_t (*rdtsc)(void *ctx);
+    /*
+     * The transport: nr, VMI_HC_MAX_ARGS args in, VMI_HC_MAX_RETS results
+     * out; returns the status register.  Used when the probe finds
+     * VMI_TRANSPORT_* bits it cannot use natively (hosted) or when set.
+     */
+    int64_t (*hypercall)(void *ctx, uint64_t nr, const uint64_t *args,
+                         uint64_t *rets);
+};
+
+/* What the probe found. */
+struct vmi_guest_info {
+    uint32_t cpuid_base;      /* first leaf of the OpenVMI block (x86) */
+    uint32_t version_max;     /* host's highest version */
+    uint32_t version_min;     /* host's lowest version */
+    uint32_t transports;      /* VMI_TRANSPORT_* */
+    uint16_t port;            /* doorbell port */
+    uint16_t reserved0;
+    uint32_t vcpu_count;
+    uint64_t features;        /* offered */
+    uint32_t profiles;        /* VMI_PROFILE_* claimed */
+    uint32_t max_batch;       /* LIMITS.EAX */
+    uint32_t timer_count;     /* LIMITS.EBX */
+    uint32_t max_console;     /* LIMITS.ECX */
+    uint32_t max_pinned;      /* LIMITS.EDX */
+    char vendor[VMI_VENDOR_ID_SIZE + 1]; /* NUL terminated */
+};
+
+/* Transport chosen at probe (internal, visible for tests). */
+enum vmi_guest_transport {
+    VMI_GUEST_T_NONE = 0,
+    VMI_GUEST_T_VMCALL,
+    VMI_GUEST_T_VMMCALL,
+    VMI_GUEST_T_PORTIO,
+    VMI_GUEST_T_HVC,
+    VMI_GUEST_T_FUNCTION, /* ops->hypercall */
+};
+
+/* Per-VM library state, owned by the kernel (one instance, not global). */
+struct vmi_guest {
+    struct vmi_guest_ops ops;
+    struct vmi_guest_info info;
+    uint32_t transport;  /* enum vmi_guest_transport */
+    uint32_t version;    /* negotiated, 0 before */
+    uint64_t features;   /* granted */
+    /*
+     * Largest clock value returned so far when the host does not set
+     * VMI_CLOCK_TSC_STABLE (cross-vCPU monotonicity by atomic max).
+     */
+    uint64_t last_ns;
+    /* Bounce buffer for console writes: one page given at init. */
+    char *console_page;
+    uint64_t console_page_gpa;
+};
+
+/* Per-vCPU library state. */
+struct vmi_guest_vcpu {
+    struct vmi_guest *g;
+    uint32_t id;
+    uint32_t vector;
+    struct vmi_clock_record *clock;   /* registered record or NULL */
+    struct vmi_event_record *events;  /* registered record or NULL */
+    struct vmi_steal_record *steal;   /* registered record or NULL */
+};
+
+/*
+ * Initialise g with the kernel's ops and an optional 4 KiB console bounce
+ * page (NULL: console writes need physically contiguous buffers given to
+ * vmi_guest_console_write_phys).  Does not touch the hypervisor.
+ */
+int vmi_guest_init(struct vmi_guest *g, const struct vmi_guest_ops *ops,
+                   void *console_page);
+
+/*
+ * Scan the CPUID hypervisor range (x86) or query SMCCC (aarch64) for
+ * OpenVMI.  Returns 0 and fills g->info and the transport, or -VMI_E_NOSYS
+ * when OpenVMI is absent (the kernel falls back to native paths), or
+ * -VMI_E_VERSION when no version of the host is implemented here.
+ */
+int vmi_guest_probe(struct vmi_guest *g);
+
+/*
+ * Negotiate version and features.  want is reduced to what the host offers
+ * and closed under VMI_F_*_REQUIRES before the call (a feature whose
+ * dependency is not offered is dropped).  On success *granted (may be
+ * NULL) and g->features hold the granted mask.
+ */
+int vmi_guest_negotiate(struct vmi_guest *g, uint64_t want, uint64_t *granted);
+
+/* Raw hypercall through the chosen transport; returns the status. */
+int64_t vmi_guest_call(const struct vmi_guest *g, uint32_t nr,
+                       const uint64_t args[VMI_HC_MAX_ARGS],
+                       uint64_t rets[VMI_HC_MAX_RETS]);
+
+/* Bind a vCPU struct to g (id 0 for the boot vCPU). */
+void vmi_guest_vcpu_init(struct vmi_guest_vcpu *v, struct vmi_guest *g,
+                         uint32_t id);
+
+/* ---- clock ------------------------------------------------------------ */
+
+/* Register rec (32-byte aligned, kernel memory) as v's clock record. */
+int vmi_guest_clock_register(struct vmi_guest_vcpu *v,
+                             struct vmi_clock_record *rec);
+/*
+ * Read the VM clock in ns.  Uses v's record (version retry, stable flag);
+ * falls back to TIME_READ when the record is absent or INVALID.  Monotonic
+ * across vCPUs (atomic max on g->last_ns when TSC_STABLE is clear).
+ */
+uint64_t vmi_guest_clock_now(struct vmi_guest_vcpu *v);
+/* Wall clock: ns since 1970-01-01T00:00:00Z.  0 or status. */
+int vmi_guest_wallclock(struct vmi_guest_vcpu *v, int64_t *wall_ns);
+/* Slow path: TIME_READ. */
+int vmi_guest_time_read(const struct vmi_guest *g, uint64_t *clock_ns,
+                        int64_t *wall_offset_ns);
+/*
+ * Scale a TSC delta: (delta shifted by shift) * mul >> 32, without
+ * overflow for any 64-bit delta (128-bit intermediate).
+ */
+uint64_t vmi_guest_tsc_to_ns(uint64_t delta, uint32_t mul, int8_t shift);
+/*
+ * Lock-free read of a record without any hypercall (usable from user mode,
+ * vDSO style): 0 and *ns, or -VMI_E_STATE when the record is INVALID (use
+ * the slow path).  rdtsc: the TSC reader (NULL: the native instruction).
+ */
+int vmi_guest_clock_read_record(const struct vmi_clock_record *rec,
+                                uint64_t (*rdtsc)(void *), void *ctx,
+                                uint64_t *ns, uint8_t *flags);
+
+/* Steal time. */
+int vmi_guest_steal_register(struct vmi_guest_vcpu *v,
+                             struct vmi_steal_record *rec);
+uint64_t vmi_guest_steal_read(const struct vmi_guest_vcpu *v);
+
+/* ---- timers and events ------------------------------------------------- */
+
+int vmi_guest_timer_arm(const struct vmi_guest *g, uint32_t timer,
+                        uint64_t deadline_ns, uint32_t vcpu, uint32_t event);
+int vmi_guest_timer_cancel(const struct vmi_guest *g, uint32_t timer,
+                           int *was_armed);
+
+/* Register rec (64-byte aligned) and the upcall vector for v. */
+int vmi_guest_event_register(struct vmi_guest_vcpu *v,
+                             struct vmi_event_record *rec, uint32_t vector);
+/* Atomically take (clear and return) the pending, unmasked events. */
+uint64_t vmi_guest_event_take(struct vmi_guest_vcpu *v);
+/* Mask events (no upcall while masked). */
+void vmi_guest_event_mask(struct vmi_guest_vcpu *v, uint64_t bits);
+/*
+ * Unmask, then re-check: returns the events among bits that are pending
+ * after the unmask (the host raises no upcall for them; the caller must
+ * handle them now).
+ */
+uint64_t vmi_guest_event_unmask(struct vmi_guest_vcpu *v, uint64_t bits);
+/* Send event to a vCPU set (IPI). */
+int vmi_guest_event_send(const struct vmi_guest *g, uint32_t vcpu_base,
+                         uint64_t vcpu_mask, uint32_t event, uint32_t flags);
+/* Block until an unmasked event is pending or deadline_ns (VM clock). */
+int vmi_guest_block(const struct vmi_guest *g, uint64_t deadline_ns,
+                    uint32_t *reason);
+
+/* ---- vCPUs -------------------------------------------------------------- */
+
+/* Start vCPU `vcpu`; st must be 64-byte aligned kernel memory. */
+int vmi_guest_vcpu_start(const struct vmi_guest *g, uint32_t vcpu,
+                         const struct vmi_vcpu_start *st);
+
+/* ---- TLB ---------------------------------------------------------------- */
+
+/* Flush the calling vCPU's whole TLB natively (x86: CR3 reload; hosted: no-op). */
+void vmi_guest_tlb_flush_local(void);
+/* Flush a vCPU set; ranges may be NULL with count 0 (everything). */
+int vmi_guest_tlb_flush(const struct vmi_guest *g, uint32_t vcpu_base,
+                        uint64_t vcpu_mask, const struct vmi_tlb_range *ranges,
+                        uint32_t count, uint32_t flags);
+
+/* ---- page-table profile -------------------------------------------------- */
+
+/* Outcome of a batch: entries [0, completed) applied. */
+struct vmi_guest_pt_result {
+    uint32_t completed;
+    int32_t status;      /* 0, or the status of entry `completed` */
+    uint32_t calls;      /* hypercalls made (restarts included) */
+    uint32_t reserved0;
+};
+
+/* A batch of PTE updates in caller memory (16-byte aligned array). */
+struct vmi_guest_pt_batch {
+    const struct vmi_guest *g;
+    struct vmi_pt_update *buf;
+    uint32_t cap;
+    uint32_t n;
+    struct vmi_guest_pt_result last; /* result of the last flush */
+};
+
+void vmi_guest_pt_batch_init(struct vmi_guest_pt_batch *b,
+                             const struct vmi_guest *g,
+                             struct vmi_pt_update *buf, uint32_t cap);
+/*
+ * Queue one update; flushes first when the batch is full.  Returns 0 or
+ * the status of that flush (its details in b->last).
+ */
+int vmi_guest_pt_queue(struct vmi_guest_pt_batch *b, uint64_t pte_gpa,
+                       uint64_t value);
+/*
+ * Apply the queued updates, restarting after VMI_E_AGAIN; on failure
+ * entries [0, res.completed) are applied, entry res.completed failed with
+ * res.status, the rest were not attempted.  The batch is emptied.
+ */
+int vmi_guest_pt_flush(struct vmi_guest_pt_batch *b,
+                       struct vmi_guest_pt_result *res);
+int vmi_guest_pt_pin(const struct vmi_guest *g, uint64_t table_gpa,
+                     uint32_t level, uint32_t *bad_index);
+int vmi_guest_pt_unpin(const struct vmi_guest *g, uint64_t table_gpa);
+
+/* ---- memory -------------------------------------------------------------- */
+
+/*
+ * Release (or reclaim) extents, restarting after VMI_E_AGAIN.  ext: count
+ * 16-byte aligned entries in kernel memory.  *completed (may be NULL):
+ * extents fully processed.
+ */
+int vmi_guest_mem_release(const struct vmi_guest *g,
+                          const struct vmi_mem_extent *ext, uint32_t count,
+                          uint32_t *completed);
+int vmi_guest_mem_reclaim(const struct vmi_guest *g,
+                          const struct vmi_mem_extent *ext, uint32_t count,
+                          uint32_t *completed);
+
+/* ---- console and shutdown ------------------------------------------------ */
+
+/* Write len bytes through the bounce page, in chunks; 0 or status. */
+int vmi_guest_console_write(const struct vmi_guest *g, const char *buf,
+                            size_t len);
+/* Shutdown with a VMI_SHUTDOWN_* reason and exit status; returns only on error. */
+int vmi_guest_shutdown(const struct vmi_guest *g, uint32_t reason,
+                       uint32_t status);
+
+/* Name of a status code, for logs ("VMI_E_FAULT"). */
+const char *vmi_guest_status_name(int64_t status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMI_GUEST_H */

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmi_host.h: the OpenVMI host library, embedded by a hypervisor.
+ *
+ * host-lib is pure: it has no threads, does no I/O, never exits or aborts on
+ * guest input, and knows nothing of KVM.  The embedder owns the vCPUs and the
+ * guest memory and hands host-lib a table of callbacks (struct
+ * vmi_host_ops).  Every value that comes from the guest is hostile: host-lib
+ * reads guest memory only through one copy-in accessor, each field once, and
+ * answers every malformed call with the specification's status, leaving the
+ * VM state untouched.
+ *
+ * Threading: one thread per vCPU may call the per-vCPU entry points
+ * (vmi_host_hypercall, vmi_host_block_check, vmi_host_take_upcall, ...) for
+ * its own vCPU at the same time as the other vCPU threads; VM-wide entry
+ * points (timers, save, restore) may be called from any thread.  host-lib
+ * serialises internally.  Callbacks may be invoked from any of those threads
+ * and must not call back into host-lib for the same VM, except where noted.
+ *
+ * Status convention: functions return 0 or a negated VMI_E_* code; the
+ * embedder-facing errors reuse the ABI status space (VMI_E_INVAL for a bad
+ * argument from the embedder, VMI_E_LIMIT for an allocation failure).
+ */
+#ifndef VMI_HOST_H
+#define VMI_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <vmi/vmi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VMI_HOST_BUILD) && defined(__GNUC__)
+#define VMI_HOST_API __attribute__((visibility("default")))
+#else
+#define VMI_HOST_API
+#endif
+
+struct vmi_host_vm;
+
+/*
+ * Callbacks from host-lib into the embedder.  ctx is vmi_host_config.ctx.
+ * Required: map, now_ns, rdtsc, kick, and those the offered features need
+ * (see release).  console, violation and timers_changed may be NULL.
+ */
+struct vmi_host_ops {
+    /*
+     * Translate guest-physical [gpa, gpa + len) into host memory.  Returns
+     * NULL unless the whole range is guest RAM (host-lib answers
+     * VMI_E_FAULT).  The mapping must stay valid for the life of the VM.
+     * host-lib has already checked that gpa + len does not wrap.
+     */
+    void *(*map)(void *ctx, uint64_t gpa, uint64_t len);
+    /* Host monotonic time in nanoseconds. */
+    uint64_t (*now_ns)(void *ctx);
+    /* The guest's TSC (or counter) as the guest would read it now. */
+    uint64_t (*rdtsc)(void *ctx);
+    /*
+     * vCPU `vcpu` has something to do: an upcall to take (call
+     * vmi_host_take_upcall) or a BLOCK to re-check (vmi_host_block_check).
+     * Called with no host-lib lock held; may be called for the calling vCPU.
+     */
+    void (*kick)(void *ctx, uint32_t vcpu);
+    /* Console bytes from `vcpu` (already rate limited).  May be NULL. */
+    void (*console)(void *ctx, uint32_t vcpu, const char *buf, size_t len);
+    /*
+     * Give the backing memory of [gpa, gpa + len) back to the host (page
+     * aligned, inside RAM).  Returns 0, or -1 (the call then answers
+     * VMI_E_LIMIT).  release and reclaim are required when the config
+     * offers VMI_F_MEM, start_vcpu for VMI_F_VCPU, flush_tlb for VMI_F_TLB:
+     * vmi_host_vm_create rejects the config otherwise.
+     */
+    int (*release)(void *ctx, uint64_t gpa, uint64_t len);
+    /* Repopulate released memory; it must read as zero.  0 or -1. */
+    int (*reclaim)(void *ctx, uint64_t gpa, uint64_t len);
+    /*
+     * Start vCPU `vcpu` at `state` (validated, copied).  `caller` made the
+     * call; on x86 the new vCPU takes its control and segment state from the
+     * caller (see the spec).  Returns 0 or -1 (VMI_E_LIMIT).
+     */
+    int (*start_vcpu)(void *ctx, uint32_t caller, uint32_t vcpu,
+                      const struct vmi_vcpu_start *state);
+    /*
+     * Flush guest translations on every vCPU whose bit is set in `vcpus`
+     * (bit n of vcpus[n / 64]), before returning.  count == 0 means all
+     * translations; otherwise `ranges` holds count validated ranges.
+     * flags carries VMI_TLB_GLOBAL.  Returns 0 or -1 (VMI_E_LIMIT).
+     */
+    int (*flush_tlb)(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                     const struct vmi_tlb_range *ranges, uint32_t count,
+                     uint32_t flags);
+    /*
+     * Strict mode: the guest on `vcpu` violated clause `clause` (for example
+     * "VMI-CALL-004"); `what` says how.  May be NULL.
+     */
+    void (*violation)(void *ctx, uint32_t vcpu, const char *clause,
+                      const char *what);
+    /*
+     * The earliest timer deadline may have moved earlier: re-read
+     * vmi_host_next_deadline().  May be NULL (the embedder polls).
+     */
+    void (*timers_changed)(void *ctx);
+};
+
+/* Per-VM configuration, copied by vmi_host_vm_create. */
+struct vmi_host_config {
+    const struct vmi_host_ops *ops;
+    void *ctx;
+    uint32_t vcpu_count;    /* 1 .. VMI_HOST_MAX_VCPUS */
+    uint32_t timer_count;   /* timer ids per VM, 1 .. VMI_HOST_MAX_TIMERS */
+    uint64_t ram_bytes;     /* guest RAM size, for the saved state */
+    uint64_t tsc_hz;        /* frequency of ops->rdtsc */
+    uint64_t features;      /* features offered (subset of VMI_F_ALL_1_0) */
+    uint32_t transports;    /* VMI_TRANSPORT_* served */
+    uint16_t port;          /* doorbell port for VMI_TRANSPORT_PORTIO */
+    uint16_t reserved0;
+    uint32_t tsc_stable;    /* 1: all vCPUs read one synchronised TSC */
+    uint32_t strict;        /* 1: report guest violations to ops->violation */
+    uint32_t max_batch;     /* entries per batched call (0: default 65536) */
+    uint32_t work_per_call; /* entries processed before E_AGAIN (0: 64) */
+    uint32_t max_pinned;    /* pinned tables (0: default 4096) */
+    uint32_t max_released_extents; /* released-extent records (0: 65536) */
+    uint32_t console_rate;  /* console bytes per second (0: 65536) */
+    uint32_t console_burst; /* console bucket size in bytes (0: 16384) */
+    const char *vendor;     /* identity string, up to 48 bytes */
+    const char *fault;      /* fault injection: a VMI_HOST_FAULT name, or NULL */
+};
+
+#define VMI_HOST_MAX_VCPUS 1024u
+#define VMI_HOST_MAX_TIMERS 65536u
+
+/* What the embedder does after vmi_host_hypercall. */
+enum vmi_host_action {
+    VMI_HOST_RESUME = 0,   /* write status and results, resume the vCPU */
+    VMI_HOST_BLOCK = 1,    /* sleep until kick or deadline (see below) */
+    VMI_HOST_SHUTDOWN = 2, /* the VM ended: see vmi_host_shutdown_info */
+};
+
+/*
+ * One hypercall as the embedder decoded it from the vCPU's registers.
+ * In: nr, args, user (1 if made from CPL3 / EL0).  Out: status, rets,
+ * action, deadline_ns.
+ */
+struct vmi_host_call {
+    uint64_t nr;
+    uint64_t args[VMI_HC_MAX_ARGS];
+    uint32_t user;
+    uint32_t action;      /* enum vmi_host_action */
+    int64_t status;       /* 0 or -VMI_E_* for the status register */
+    uint64_t rets[VMI_HC_MAX_RETS];
+    uint64_t deadline_ns; /* VMI_HOST_BLOCK: VM-clock deadline or NONE */
+};
+
+/*
+ * Create a VM's paravirtual state.  Returns 0 and *out, or -VMI_E_INVAL
+ * (bad config: the message in `why`, which may be NULL) or -VMI_E_LIMIT.
+ */
+VMI_HOST_API int vmi_host_vm_create(const struct vmi_host_config *cfg,
+                                    struct vmi_host_vm **out, char *why,
+                                    size_t why_len);
+/* Free everything; no callback is made.  NULL is allowed. */
+VMI_HOST_API void vmi_host_vm_destroy(struct vmi_host_vm *vm);
+
+/*
+ * CPUID: if `leaf` is an OpenVMI leaf (the block at `base`), fill regs
+ * (EAX, EBX, ECX, EDX) and return 1; else return 0 and leave regs alone so
+ * the embedder answers with its own.  base is the block's first leaf, a
+ * multiple of 0x100 in the scan range, chosen by the embedder so it does
+ * not collide with its own leaves (vmi_host_cpuid_base() by default).
+ */
+VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
+                                uint32_t base, uint32_t leaf, uint32_t regs[4]);
+VMI_HOST_API uint32_t vmi_host_cpuid_base(void); /* 0x40000100 */
+
+/*
+ * Dispatch one hypercall from `vcpu`.  Fills call->status, rets, action.
+ * Returns 0, or -VMI_E_INVAL when the embedder passed a bad vcpu / NULL
+ * (guest input never makes this fail).
+ *
+ * VMI_HOST_BLOCK: the vCPU must not run until vmi_host_block_check()
+ * returns 1; call it after every kick for this vCPU and when the VM clock
+ * reaches call->deadline_ns (VMI_DEADLINE_NONE: no deadline).
+ */
+VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
+                                    struct vmi_host_call *call);
+/*
+ * Returns 1 and completes call (status, rets[0] = VMI_WAKE_*, action
+ * RESUME) when the blocked vCPU may resume; 0 to keep waiting.
+ */
+VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
+                                      struct vmi_host_call *call);
+
+/*
+ * Returns 1 and the vector when an upcall is due on `vcpu` (an event went
+ * pending while unmasked since the last upcall taken); the embedder injects
+ * the interrupt.  0 when none is due.
+ */
+VMI_HOST_API int vmi_host_take_upcall(struct vmi_host_vm *vm, uint32_t vcpu,
+                                      uint32_t *vector);
+
+/* The VM clock now, in ns (the time base of records, timers, BLOCK). */
+VMI_HOST_API uint64_t vmi_host_clock_now(struct vmi_host_vm *vm);
+/* Earliest armed timer deadline (VM clock) or VMI_DEADLINE_NONE. */
+VMI_HOST_API uint64_t vmi_host_next_deadline(struct vmi_host_vm *vm);
+/*
+ * Fire at most `budget` due timers (bounded work: a timer storm cannot
+ * starve the host); returns how many fired.  Kicks affected vCPUs.
+ */
+VMI_HOST_API unsigned vmi_host_timers_fire(struct vmi_host_vm *vm,
+                                           unsigned budget);
+
+/*
+ * Rewrite vCPU clock records (after a TSC change, on resume).  flags is
+ * ORed into every record's flags (VMI_CLOCK_GUEST_STOPPED on resume).
+ */
+VMI_HOST_API void vmi_host_clock_update(struct vmi_host_vm *vm,
+                                        uint8_t flags);
+/* Account `ns` of steal time to `vcpu` and update its record. */
+VMI_HOST_API void vmi_host_steal_account(struct vmi_host_vm *vm, uint32_t vcpu,
+                                         uint64_t ns);
+
+/* After VMI_HOST_SHUTDOWN: the guest's reason and exit status. */
+VMI_HOST_API int vmi_host_shutdown_info(struct vmi_host_vm *vm,
+                                        uint32_t *reason, uint32_t *status);
+
+/* Statistics for embedders, benchmarks and tests. */
+struct vmi_host_stats {
+    uint64_t hypercalls;
+    uint64_t violations;
+    uint64_t released_pages;
+    uint64_t armed_timers;
+    uint64_t pinned_tables;
+    uint64_t console_dropped;
+};
+VMI_HOST_API void vmi_host_get_stats(struct vmi_host_vm *vm,
+                                     struct vmi_host_stats *st);
+
+/*
+ * Save all paravirtual state in the specification's format (struct
+ * vmi_save_header and sections, little-endian, CRC-32C).  With buf NULL
+ * only *len is set to the size needed.  Returns 0, -VMI_E_LIMIT (cap too
+ * small).  The VM should be paused (no vCPU inside host-lib).
+ */
+VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
+                               size_t *len);
+/*
+ * Replace the state of a freshly created VM (same vcpu_count, timer_count,
+ * ram_bytes) with a saved blob.  Rejects malformed, corrupt or mismatched
+ * input with -VMI_E_INVAL (or -VMI_E_VERSION for an unknown format
+ * version) and a message in `why`, leaving the VM untouched.  On success
+ * the clock continues from the saved value and every record carries
+ * VMI_CLOCK_GUEST_STOPPED.
+ */
+VMI_HOST_API int vmi_host_restore(struct vmi_host_vm *vm, const void *buf,
+                                  size_t len, char *why, size_t why_len);
+
+/*
+ * Fault injection (for the conformance suite's mutation matrix): the names
+ * host-lib can break, each breaking exactly one clause.  Returns the
+ * number of faults; fills names[i] and clauses[i] for i < cap.
+ */
+VMI_HOST_API unsigned vmi_host_faults(const char **names, const char **clauses,
+                                      unsigned cap);
+
+/* Name of a status code ("VMI_E_FAULT"), for messages. */
+VMI_HOST_API const char *vmi_host_status_name(int64_t status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMI_HOST_H */
