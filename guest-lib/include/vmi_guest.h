@@ -10,7 +10,8 @@
  *
  * Calling context: unless a function says otherwise it may be called with
  * interrupts disabled and from any vCPU; it does not sleep except
- * vmi_guest_block (which suspends the vCPU in the hypervisor).
+ * vmi_guest_block (which suspends the vCPU in the hypervisor) and the
+ * console writes, which BLOCK briefly when the host rate-limits them.
  */
 #ifndef VMI_GUEST_H
 #define VMI_GUEST_H
@@ -21,6 +22,11 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* The library is built with -fvisibility=hidden; its API is exported. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
 #endif
 
 /*
@@ -49,19 +55,19 @@ struct vmi_guest_ops {
 
 /* What the probe found. */
 struct vmi_guest_info {
-    uint32_t cpuid_base;      /* first leaf of the OpenVMI block (x86) */
-    uint32_t version_max;     /* host's highest version */
-    uint32_t version_min;     /* host's lowest version */
-    uint32_t transports;      /* VMI_TRANSPORT_* */
-    uint16_t port;            /* doorbell port */
+    uint32_t cpuid_base;  /* first leaf of the OpenVMI block (x86) */
+    uint32_t version_max; /* host's highest version */
+    uint32_t version_min; /* host's lowest version */
+    uint32_t transports;  /* VMI_TRANSPORT_* */
+    uint16_t port;        /* doorbell port */
     uint16_t reserved0;
     uint32_t vcpu_count;
-    uint64_t features;        /* offered */
-    uint32_t profiles;        /* VMI_PROFILE_* claimed */
-    uint32_t max_batch;       /* LIMITS.EAX */
-    uint32_t timer_count;     /* LIMITS.EBX */
-    uint32_t max_console;     /* LIMITS.ECX */
-    uint32_t max_pinned;      /* LIMITS.EDX */
+    uint64_t features;                   /* offered */
+    uint32_t profiles;                   /* VMI_PROFILE_* claimed */
+    uint32_t max_batch;                  /* LIMITS.EAX */
+    uint32_t timer_count;                /* LIMITS.EBX */
+    uint32_t max_console;                /* LIMITS.ECX */
+    uint32_t max_pinned;                 /* LIMITS.EDX */
     char vendor[VMI_VENDOR_ID_SIZE + 1]; /* NUL terminated */
 };
 
@@ -79,9 +85,9 @@ enum vmi_guest_transport {
 struct vmi_guest {
     struct vmi_guest_ops ops;
     struct vmi_guest_info info;
-    uint32_t transport;  /* enum vmi_guest_transport */
-    uint32_t version;    /* negotiated, 0 before */
-    uint64_t features;   /* granted */
+    uint32_t transport; /* enum vmi_guest_transport */
+    uint32_t version;   /* negotiated, 0 before */
+    uint64_t features;  /* granted */
     /*
      * Largest clock value returned so far when the host does not set
      * VMI_CLOCK_TSC_STABLE (cross-vCPU monotonicity by atomic max).
@@ -97,9 +103,9 @@ struct vmi_guest_vcpu {
     struct vmi_guest *g;
     uint32_t id;
     uint32_t vector;
-    struct vmi_clock_record *clock;   /* registered record or NULL */
-    struct vmi_event_record *events;  /* registered record or NULL */
-    struct vmi_steal_record *steal;   /* registered record or NULL */
+    struct vmi_clock_record *clock;  /* registered record or NULL */
+    struct vmi_event_record *events; /* registered record or NULL */
+    struct vmi_steal_record *steal;  /* registered record or NULL */
 };
 
 /*
@@ -137,15 +143,28 @@ void vmi_guest_vcpu_init(struct vmi_guest_vcpu *v, struct vmi_guest *g,
 
 /* ---- clock ------------------------------------------------------------ */
 
-/* Register rec (32-byte aligned, kernel memory) as v's clock record. */
+/*
+ * Register rec (32-byte aligned, kernel memory) as v's clock record; NULL
+ * unregisters.  Call on vCPU v itself (the host binds the record to the
+ * calling vCPU).  v->clock changes only on success.
+ */
 int vmi_guest_clock_register(struct vmi_guest_vcpu *v,
                              struct vmi_clock_record *rec);
 /*
  * Read the VM clock in ns.  Uses v's record (version retry, stable flag);
  * falls back to TIME_READ when the record is absent or INVALID.  Monotonic
- * across vCPUs (atomic max on g->last_ns when TSC_STABLE is clear).
+ * across vCPUs (atomic max on g->last_ns when TSC_STABLE is clear).  If
+ * TIME_READ fails as well, returns the largest value returned so far.
  */
 uint64_t vmi_guest_clock_now(struct vmi_guest_vcpu *v);
+/*
+ * Acknowledge VMI_CLOCK_GUEST_STOPPED: if v's record has the flag (the VM
+ * was paused, saved or migrated; watchdogs should not fire), re-register
+ * the same record, which makes the host clear it.  Returns 1 if the flag
+ * was set and is now acknowledged, 0 if it was not set (or no record), or
+ * a negative status.
+ */
+int vmi_guest_clock_ack_stopped(struct vmi_guest_vcpu *v);
 /* Wall clock: ns since 1970-01-01T00:00:00Z.  0 or status. */
 int vmi_guest_wallclock(struct vmi_guest_vcpu *v, int64_t *wall_ns);
 /* Slow path: TIME_READ. */
@@ -165,7 +184,10 @@ int vmi_guest_clock_read_record(const struct vmi_clock_record *rec,
                                 uint64_t (*rdtsc)(void *), void *ctx,
                                 uint64_t *ns, uint8_t *flags);
 
-/* Steal time. */
+/*
+ * Steal time: register rec (64-byte aligned; NULL unregisters) on vCPU v
+ * itself; read returns the steal ns (0 without a record).
+ */
 int vmi_guest_steal_register(struct vmi_guest_vcpu *v,
                              struct vmi_steal_record *rec);
 uint64_t vmi_guest_steal_read(const struct vmi_guest_vcpu *v);
@@ -177,7 +199,10 @@ int vmi_guest_timer_arm(const struct vmi_guest *g, uint32_t timer,
 int vmi_guest_timer_cancel(const struct vmi_guest *g, uint32_t timer,
                            int *was_armed);
 
-/* Register rec (64-byte aligned) and the upcall vector for v. */
+/*
+ * Register rec (64-byte aligned) and the upcall vector for v, on vCPU v
+ * itself; NULL unregisters.  v->events changes only on success.
+ */
 int vmi_guest_event_register(struct vmi_guest_vcpu *v,
                              struct vmi_event_record *rec, uint32_t vector);
 /* Atomically take (clear and return) the pending, unmasked events. */
@@ -199,15 +224,25 @@ int vmi_guest_block(const struct vmi_guest *g, uint64_t deadline_ns,
 
 /* ---- vCPUs -------------------------------------------------------------- */
 
-/* Start vCPU `vcpu`; st must be 64-byte aligned kernel memory. */
+/*
+ * Start vCPU `vcpu`; st must be 64-byte aligned kernel memory, flags and
+ * reserved fields zero.  The host reads *st once during the call.
+ */
 int vmi_guest_vcpu_start(const struct vmi_guest *g, uint32_t vcpu,
                          const struct vmi_vcpu_start *st);
 
 /* ---- TLB ---------------------------------------------------------------- */
 
-/* Flush the calling vCPU's whole TLB natively (x86: CR3 reload; hosted: no-op). */
+/*
+ * Flush the calling vCPU's whole TLB natively (x86: CR3 reload, aarch64:
+ * TLBI VMALLE1; hosted: no-op).  Kernel mode only.
+ */
 void vmi_guest_tlb_flush_local(void);
-/* Flush a vCPU set; ranges may be NULL with count 0 (everything). */
+/*
+ * Flush a vCPU set; ranges may be NULL with count 0 (everything).  More
+ * than info.max_batch ranges are sent in several calls (equivalent).  The
+ * ranges array must be physically contiguous.
+ */
 int vmi_guest_tlb_flush(const struct vmi_guest *g, uint32_t vcpu_base,
                         uint64_t vcpu_mask, const struct vmi_tlb_range *ranges,
                         uint32_t count, uint32_t flags);
@@ -217,8 +252,8 @@ int vmi_guest_tlb_flush(const struct vmi_guest *g, uint32_t vcpu_base,
 /* Outcome of a batch: entries [0, completed) applied. */
 struct vmi_guest_pt_result {
     uint32_t completed;
-    int32_t status;      /* 0, or the status of entry `completed` */
-    uint32_t calls;      /* hypercalls made (restarts included) */
+    int32_t status; /* 0, or the status of entry `completed` */
+    uint32_t calls; /* hypercalls made (restarts included) */
     uint32_t reserved0;
 };
 
@@ -236,7 +271,8 @@ void vmi_guest_pt_batch_init(struct vmi_guest_pt_batch *b,
                              struct vmi_pt_update *buf, uint32_t cap);
 /*
  * Queue one update; flushes first when the batch is full.  Returns 0 or
- * the status of that flush (its details in b->last).
+ * the status of that flush (its details in b->last); on such a failure
+ * the new update is not queued.
  */
 int vmi_guest_pt_queue(struct vmi_guest_pt_batch *b, uint64_t pte_gpa,
                        uint64_t value);
@@ -267,15 +303,36 @@ int vmi_guest_mem_reclaim(const struct vmi_guest *g,
 
 /* ---- console and shutdown ------------------------------------------------ */
 
-/* Write len bytes through the bounce page, in chunks; 0 or status. */
+/*
+ * Write len bytes through the bounce page, in chunks of at most
+ * info.max_console (and one page).  After a rate-limited VMI_E_AGAIN it
+ * sleeps (BLOCK with a deadline, 1 ms doubling to 16 ms) and sends the
+ * rest; it gives up with -VMI_E_AGAIN (the rest dropped) after 8 answers
+ * in a row that accept nothing, or at once when CLOCK and EVENTS are not
+ * granted (it cannot sleep).  -VMI_E_STATE without a bounce page.  0 or
+ * status.  May sleep in BLOCK: not for contexts that must not.
+ */
 int vmi_guest_console_write(const struct vmi_guest *g, const char *buf,
                             size_t len);
-/* Shutdown with a VMI_SHUTDOWN_* reason and exit status; returns only on error. */
+/*
+ * Write len bytes at guest-physical gpa (physically contiguous) without
+ * copying, in chunks as above.  0 or status.
+ */
+int vmi_guest_console_write_phys(const struct vmi_guest *g, uint64_t gpa,
+                                 size_t len);
+/*
+ * Shutdown with a VMI_SHUTDOWN_* reason and exit status (0-255); returns
+ * only on error.
+ */
 int vmi_guest_shutdown(const struct vmi_guest *g, uint32_t reason,
                        uint32_t status);
 
 /* Name of a status code, for logs ("VMI_E_FAULT"). */
 const char *vmi_guest_status_name(int64_t status);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
