@@ -51,7 +51,10 @@
  */
 /* The call completed. */
 #define VMI_OK                          0
-/* Unknown call number, or a call of an area the host does not implement. */
+/*
+ * The call number is not defined by the negotiated version (or, before
+ * negotiation, by any version the host implements).
+ */
 #define VMI_E_NOSYS                     1
 /* The call was made from a privilege level that may not make it. */
 #define VMI_E_PERM                      2

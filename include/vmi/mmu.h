@@ -40,7 +40,10 @@
 #define VMI_PTE_ACCESSED                (1u << 5)
 /* x86-64 D (leaf entries). */
 #define VMI_PTE_DIRTY                   (1u << 6)
-/* x86-64 PS: large page, allowed at levels 2 and 3 only. */
+/*
+ * x86-64 PS: large page at levels 2 and 3; rejected at level 4; at level 1 this
+ * bit is PAT and allowed.
+ */
 #define VMI_PTE_PS                      (1u << 7)
 /* x86-64 G (leaf entries). */
 #define VMI_PTE_GLOBAL                  (1u << 8)
