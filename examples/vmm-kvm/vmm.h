@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* vmm.h: internals of vmi-run, the reference OpenVMI hypervisor on KVM. */
+#ifndef VMM_H
+#define VMM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vmi_host.h>
+
+/* Exit codes of vmi-run (README.md and --help document them). */
+enum vmm_exit {
+    VMM_EXIT_GUEST_MAX = 118,  /* 0..118: guest POWEROFF status as is */
+    VMM_EXIT_GUEST_HIGH = 119, /* POWEROFF with status 119..255 */
+    VMM_EXIT_REBOOT = 120,     /* guest asked for a reboot */
+    VMM_EXIT_FLOOD = 121,      /* console flood */
+    VMM_EXIT_PANIC = 122,      /* SHUTDOWN with reason CRASH */
+    VMM_EXIT_CRASH = 123,      /* triple fault, internal error, bad exit */
+    VMM_EXIT_TIMEOUT = 124,    /* --timeout expired */
+    VMM_EXIT_ERROR = 125,      /* vmi-run itself failed */
+};
+
+#define VMM_DOORBELL_PORT 0x0510
+#define VMM_MAX_VCPUS 64u
+
+struct vmm_opts {
+    const char *kernel;
+    const char *cmdline;
+    uint64_t mem_mib;
+    uint32_t vcpus;
+    double timeout_s;
+    int strict, quiet, stats;
+    const char *save_file;
+    int64_t save_after_ms; /* -1: on SIGUSR2 only */
+    const char *restore_file;
+    uint64_t console_flood_bytes;
+    uint32_t timer_count;
+    int kernel_irqchip; /* 1: in-kernel LAPIC + KVM_SIGNAL_MSI */
+};
+
+/* Saved per-vCPU KVM state (snapshot). */
+struct vmm_vcpu_state {
+    uint32_t started;
+    uint32_t blocked; /* RIP still at the BLOCK doorbell: re-executed */
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_lapic_state lapic;
+    struct kvm_vcpu_events events;
+    struct kvm_mp_state mp;
+    uint64_t irq_pending[4]; /* upcalls queued for KVM_INTERRUPT */
+    uint32_t kernel_irqchip;
+    uint32_t reserved0;
+};
+
+struct vmm;
+
+struct vmm_vcpu {
+    struct vmm *vm;
+    uint32_t id;
+    int fd;
+    struct kvm_run *run;
+    size_t run_size;
+    pthread_t thread;
+    int thread_ok;
+    uint64_t apic_base;
+    atomic_int kicked;
+    atomic_int in_run;
+    /* Under vm->lock. */
+    int started;       /* VCPU_START accepted (or vCPU 0) */
+    int start_pending; /* start state waiting to be applied */
+    int restore_pending;
+    struct kvm_regs start_regs;
+    struct kvm_sregs start_sregs;
+    int flush_req; /* TLB flush requested by another vCPU */
+    int paused;
+    int blocked;
+    struct vmm_vcpu_state saved;
+    /* Own thread only. */
+    uint64_t exits, hypercalls, io_exits, upcalls, upcalls_lost;
+    uint64_t last_rip;
+    uint64_t first_exit_ns;
+    uint64_t remote_flushes; /* MMU resets asked by other vCPUs */
+    uint64_t irq_pending[4]; /* user-space injection: vectors to inject */
+};
+
+struct vmm {
+    struct vmm_opts opts;
+    int kvm_fd, vm_fd;
+    uint8_t *ram;
+    uint64_t ram_bytes;
+    uint32_t nvcpus;
+    struct vmm_vcpu vcpus[VMM_MAX_VCPUS];
+    struct vmi_host_vm *host;
+    int sync_regs;
+    uint64_t tsc_hz;
+    int64_t tsc_offset; /* guest TSC = host TSC + tsc_offset */
+    struct kvm_cpuid2 *cpuid;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;       /* vCPU state changes, kicks, stop */
+    pthread_cond_t timer_cond; /* the timer thread */
+    pthread_t timer_thread;
+    int timer_ok;
+    int timers_changed;
+    int timer_paused; /* the timer thread honours pause_req */
+    int stop;
+    int exit_code;
+    char exit_msg[512];
+    int pause_req;
+    unsigned paused_count;
+
+    pthread_mutex_t console_lock;
+    uint64_t console_refused;
+    uint64_t console_bytes;
+    uint64_t rss_before_release_kib, rss_after_release_kib;
+    uint64_t released_bytes;
+    uint64_t start_ns;
+    uint64_t run_ns; /* vCPU threads started */
+};
+
+/* vm.c */
+int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
+               size_t why_len);
+int vmm_load_kernel(struct vmm *vm, char *why, size_t why_len);
+int vmm_run(struct vmm *vm);
+void vmm_destroy(struct vmm *vm);
+void vmm_stop(struct vmm *vm, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t vmm_now_ns(void);
+int vmm_pause_all(struct vmm *vm);
+void vmm_print_stats(struct vmm *vm);
+void vmm_set_wall_clock(struct vmm *vm);
+
+/* snapshot.c */
+int vmm_snapshot_save(struct vmm *vm, const char *path, char *why,
+                      size_t why_len);
+/* Read the header of a snapshot: memory size and vCPU count. */
+int vmm_snapshot_peek(const char *path, uint64_t *mem_mib, uint32_t *vcpus,
+                      char *why, size_t why_len);
+int vmm_snapshot_restore(struct vmm *vm, const char *path, char *why,
+                         size_t why_len);
+
+#endif /* VMM_H */
