@@ -2,21 +2,46 @@
 /* call.c: initialisation, the hypercall dispatcher, shared helpers, names. */
 #include "internal.h"
 
+/* Words of this type may alias any object (the copy helpers below). */
+typedef uint64_t __attribute__((may_alias)) vmi_word;
+
+/*
+ * No memset/memcpy exists in the freestanding build; these loops are not
+ * turned into calls to them (-fno-tree-loop-distribute-patterns).
+ */
+void vmi__zero(void *dst, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+
+    for (; n && ((uintptr_t)d & 7); n--)
+        *d++ = 0;
+    for (; n >= 8; n -= 8, d += 8)
+        *(vmi_word *)d = 0;
+    for (; n; n--)
+        *d++ = 0;
+}
+
+void vmi__copy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+
+    if ((((uintptr_t)d ^ (uintptr_t)s) & 7) == 0) {
+        for (; n && ((uintptr_t)d & 7); n--)
+            *d++ = *s++;
+        for (; n >= 8; n -= 8, d += 8, s += 8)
+            *(vmi_word *)d = *(const vmi_word *)s;
+    }
+    for (; n; n--)
+        *d++ = *s++;
+}
+
 int vmi_guest_init(struct vmi_guest *g, const struct vmi_guest_ops *ops,
                    void *console_page)
 {
-    unsigned char *p = (unsigned char *)g;
-    size_t i;
-
     if (!g || !ops || !ops->virt_to_phys)
         return -VMI_E_INVAL;
-    /*
-     * Byte loop rather than a struct assignment: the freestanding build has
-     * no memset to call (-fno-tree-loop-distribute-patterns keeps GCC from
-     * turning this loop into one).
-     */
-    for (i = 0; i < sizeof(*g); i++)
-        p[i] = 0;
+    vmi__zero(g, sizeof(*g));
     g->ops.ctx = ops->ctx;
     g->ops.virt_to_phys = ops->virt_to_phys;
     g->ops.log = ops->log;

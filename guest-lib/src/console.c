@@ -82,11 +82,10 @@ int vmi_guest_console_write(const struct vmi_guest *g, const char *buf,
     if (chunk > VMI_PAGE_SIZE)
         chunk = VMI_PAGE_SIZE;
     while (off < len) {
-        size_t n = len - off < chunk ? len - off : chunk, i;
+        size_t n = len - off < chunk ? len - off : chunk;
         int st;
 
-        for (i = 0; i < n; i++)
-            g->console_page[i] = buf[off + i];
+        vmi__copy(g->console_page, buf + off, n);
         st = vmi_guest_console_write_phys(g, g->console_page_gpa, n);
         if (st)
             return st;

@@ -37,6 +37,15 @@ void vmi__arch_pause(void);
 
 /* ---- shared helpers (src/call.c) ---- */
 
+/*
+ * Zero / copy memory without libc.  Word-sized stores where alignment
+ * allows: guest CPL0 code may be emulated instruction by instruction (KVM
+ * PVM runs it at about 1 us per instruction), so a byte loop over a struct
+ * or a console chunk costs milliseconds.
+ */
+void vmi__zero(void *dst, size_t n);
+void vmi__copy(void *dst, const void *src, size_t n);
+
 /* Guest-physical address of kernel memory va, through ops->virt_to_phys. */
 uint64_t vmi__phys(const struct vmi_guest *g, const void *va);
 /* Read the TSC through ops->rdtsc or natively. */
