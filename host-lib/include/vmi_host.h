@@ -14,8 +14,16 @@
  * (vmi_host_hypercall, vmi_host_block_check, vmi_host_take_upcall, ...) for
  * its own vCPU at the same time as the other vCPU threads; VM-wide entry
  * points (timers, save, restore) may be called from any thread.  host-lib
- * serialises internally.  Callbacks may be invoked from any of those threads
- * and must not call back into host-lib for the same VM, except where noted.
+ * serialises internally with one mutex per VM (and a second one that
+ * serialises MEM_RELEASE / MEM_RECLAIM).  Callbacks may be invoked from any
+ * of those threads and must not call back into host-lib for the same VM.
+ * Locks held during callbacks, precisely:
+ *   - map, now_ns, rdtsc: called with the VM mutex held;
+ *   - release, reclaim: called with the memory mutex held, not the VM mutex;
+ *   - kick, console, start_vcpu, flush_tlb, violation, timers_changed:
+ *     called with no host-lib lock held.
+ * host-lib allocates memory only in vmi_host_vm_create and
+ * vmi_host_restore (temporaries); the hypercall path never allocates.
  *
  * Status convention: functions return 0 or a negated VMI_E_* code; the
  * embedder-facing errors reuse the ABI status space (VMI_E_INVAL for a bad
@@ -60,7 +68,9 @@ struct vmi_host_ops {
     /*
      * vCPU `vcpu` has something to do: an upcall to take (call
      * vmi_host_take_upcall) or a BLOCK to re-check (vmi_host_block_check).
-     * Called with no host-lib lock held; may be called for the calling vCPU.
+     * Called with no host-lib lock held; may be called for the calling vCPU
+     * and for a vCPU that has not been started yet (the upcall is then
+     * taken once it runs).
      */
     void (*kick)(void *ctx, uint32_t vcpu);
     /* Console bytes from `vcpu` (already rate limited).  May be NULL. */
@@ -108,13 +118,13 @@ struct vmi_host_ops {
 struct vmi_host_config {
     const struct vmi_host_ops *ops;
     void *ctx;
-    uint32_t vcpu_count;    /* 1 .. VMI_HOST_MAX_VCPUS */
-    uint32_t timer_count;   /* timer ids per VM, 1 .. VMI_HOST_MAX_TIMERS */
-    uint64_t ram_bytes;     /* guest RAM size, for the saved state */
-    uint64_t tsc_hz;        /* frequency of ops->rdtsc */
-    uint64_t features;      /* features offered (subset of VMI_F_ALL_1_0) */
-    uint32_t transports;    /* VMI_TRANSPORT_* served */
-    uint16_t port;          /* doorbell port for VMI_TRANSPORT_PORTIO */
+    uint32_t vcpu_count;  /* 1 .. VMI_HOST_MAX_VCPUS */
+    uint32_t timer_count; /* timer ids per VM, 1 .. VMI_HOST_MAX_TIMERS */
+    uint64_t ram_bytes;   /* guest RAM size, for the saved state */
+    uint64_t tsc_hz;      /* frequency of ops->rdtsc */
+    uint64_t features;    /* features offered (subset of VMI_F_ALL_1_0) */
+    uint32_t transports;  /* VMI_TRANSPORT_* served */
+    uint16_t port;        /* doorbell port for VMI_TRANSPORT_PORTIO */
     uint16_t reserved0;
     uint32_t tsc_stable;    /* 1: all vCPUs read one synchronised TSC */
     uint32_t strict;        /* 1: report guest violations to ops->violation */
@@ -122,10 +132,10 @@ struct vmi_host_config {
     uint32_t work_per_call; /* entries processed before E_AGAIN (0: 64) */
     uint32_t max_pinned;    /* pinned tables (0: default 4096) */
     uint32_t max_released_extents; /* released-extent records (0: 65536) */
-    uint32_t console_rate;  /* console bytes per second (0: 65536) */
-    uint32_t console_burst; /* console bucket size in bytes (0: 16384) */
-    const char *vendor;     /* identity string, up to 48 bytes */
-    const char *fault;      /* fault injection: a VMI_HOST_FAULT name, or NULL */
+    uint32_t console_rate;         /* console bytes per second (0: 65536) */
+    uint32_t console_burst;        /* console bucket size in bytes (0: 16384) */
+    const char *vendor;            /* identity string, up to 48 bytes */
+    const char *fault; /* fault injection: a vmi_host_faults() name */
 };
 
 #define VMI_HOST_MAX_VCPUS 1024u
@@ -147,8 +157,8 @@ struct vmi_host_call {
     uint64_t nr;
     uint64_t args[VMI_HC_MAX_ARGS];
     uint32_t user;
-    uint32_t action;      /* enum vmi_host_action */
-    int64_t status;       /* 0 or -VMI_E_* for the status register */
+    uint32_t action; /* enum vmi_host_action */
+    int64_t status;  /* 0 or -VMI_E_* for the status register */
     uint64_t rets[VMI_HC_MAX_RETS];
     uint64_t deadline_ns; /* VMI_HOST_BLOCK: VM-clock deadline or NONE */
 };
@@ -187,7 +197,8 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
                                     struct vmi_host_call *call);
 /*
  * Returns 1 and completes call (status, rets[0] = VMI_WAKE_*, action
- * RESUME) when the blocked vCPU may resume; 0 to keep waiting.
+ * RESUME) when the blocked vCPU may resume; 0 to keep waiting (also when the
+ * vCPU is not blocked).  -VMI_E_INVAL for a bad vm, vcpu or NULL call.
  */
 VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
                                       struct vmi_host_call *call);
@@ -215,8 +226,14 @@ VMI_HOST_API unsigned vmi_host_timers_fire(struct vmi_host_vm *vm,
  * Rewrite vCPU clock records (after a TSC change, on resume).  flags is
  * ORed into every record's flags (VMI_CLOCK_GUEST_STOPPED on resume).
  */
-VMI_HOST_API void vmi_host_clock_update(struct vmi_host_vm *vm,
-                                        uint8_t flags);
+VMI_HOST_API void vmi_host_clock_update(struct vmi_host_vm *vm, uint8_t flags);
+/*
+ * Set the wall-clock offset TIME_READ reports: wall-clock ns since the Unix
+ * epoch = VM clock + wall_offset_ns.  host-lib does no I/O, so it cannot
+ * read the wall clock itself; the default is 0.  Saved and restored.
+ */
+VMI_HOST_API void vmi_host_set_wall_offset(struct vmi_host_vm *vm,
+                                           int64_t wall_offset_ns);
 /* Account `ns` of steal time to `vcpu` and update its record. */
 VMI_HOST_API void vmi_host_steal_account(struct vmi_host_vm *vm, uint32_t vcpu,
                                          uint64_t ns);
@@ -247,11 +264,13 @@ VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
                                size_t *len);
 /*
  * Replace the state of a freshly created VM (same vcpu_count, timer_count,
- * ram_bytes) with a saved blob.  Rejects malformed, corrupt or mismatched
- * input with -VMI_E_INVAL (or -VMI_E_VERSION for an unknown format
- * version) and a message in `why`, leaving the VM untouched.  On success
- * the clock continues from the saved value and every record carries
- * VMI_CLOCK_GUEST_STOPPED.
+ * ram_bytes) with a saved blob.  Restore the guest RAM first: records are
+ * rewritten into it.  Pending upcalls are not part of the format: one is
+ * made due on every vCPU whose record has an unmasked event pending.  Rejects
+ * malformed, corrupt or mismatched input with -VMI_E_INVAL (or -VMI_E_VERSION
+ * for an unknown format version) and a message in `why`, leaving the VM
+ * untouched.  On success the clock continues from the saved value and every
+ * record carries VMI_CLOCK_GUEST_STOPPED.
  */
 VMI_HOST_API int vmi_host_restore(struct vmi_host_vm *vm, const void *buf,
                                   size_t len, char *why, size_t why_len);

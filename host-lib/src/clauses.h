@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* clauses.h: every specification clause ID host-lib names, in one place. */
+#ifndef VMI_HOST_CLAUSES_H
+#define VMI_HOST_CLAUSES_H
+
+/* Guest clauses that strict mode reports. */
+#define VMI__CL_G_NOSYS "VMI-CALL-030"   /* call number not defined */
+#define VMI__CL_G_PERM "VMI-CALL-031"    /* kernel call from user mode */
+#define VMI__CL_G_STATE "VMI-VER-004"    /* no calls before negotiation */
+#define VMI__CL_G_TWICE "VMI-VER-021"    /* second negotiation */
+#define VMI__CL_G_BLOCK "VMI-EVT-034"    /* BLOCK that can never wake */
+#define VMI__CL_G_NOTSUP "VMI-CALL-023"  /* feature not granted */
+#define VMI__CL_G_INVAL "VMI-GEN-003"    /* reserved fields zero */
+#define VMI__CL_G_VALUE "VMI-CALL-032"   /* undefined argument value */
+#define VMI__CL_G_FEATURES "VMI-VER-018" /* undefined feature bits */
+#define VMI__CL_G_REQUIRES "VMI-VER-023" /* required feature missing */
+#define VMI__CL_G_ALIGN "VMI-CALL-028"   /* alignment */
+#define VMI__CL_G_FAULT "VMI-CALL-027"   /* ranges inside RAM */
+#define VMI__CL_G_RANGE "VMI-CALL-033"   /* id, count, length range */
+#define VMI__CL_G_CONSOLE "VMI-CON-007"  /* console flooding */
+
+/* Host clauses that the injected faults break, one each. */
+#define VMI__CL_TMR_NEVER_EARLY "VMI-TMR-008"
+#define VMI__CL_TMR_PAST_NO_ERROR "VMI-TMR-006"
+#define VMI__CL_TMR_CANCEL_OK "VMI-TMR-015"
+#define VMI__CL_VER_RESERVED_FEATURES "VMI-VER-010"
+#define VMI__CL_CLK_REGISTER_FLAGS "VMI-CLK-023"
+#define VMI__CL_STS_PRECEDENCE "VMI-STS-003"
+#define VMI__CL_CLK_VERSION_EVEN "VMI-CLK-008"
+#define VMI__CL_EVT_BLOCK_REASON "VMI-EVT-031"
+#define VMI__CL_PT_RESERVED_BITS "VMI-PT-001"
+#define VMI__CL_MEM_ACCOUNTING "VMI-MEM-007"
+#define VMI__CL_SAV_CHECKSUM "VMI-SAV-009"
+#define VMI__CL_CON_RATE "VMI-CON-005"
+#define VMI__CL_CLK_TIME_READ "VMI-CLK-031"
+#define VMI__CL_CLK_TSC_STABLE "VMI-CLK-017"
+#define VMI__CL_EVT_UPCALL "VMI-EVT-006"
+#define VMI__CL_EVT_REGISTER_PENDING "VMI-EVT-018"
+#define VMI__CL_EVT_SEND_SET "VMI-EVT-025"
+#define VMI__CL_CPU_BUSY "VMI-CPU-007"
+#define VMI__CL_TLB_ALIGN "VMI-TLB-010"
+#define VMI__CL_PT_UNPIN_NOENT "VMI-PT-023"
+#define VMI__CL_MEM_ZERO_PAGES "VMI-MEM-002"
+#define VMI__CL_CON_LEN "VMI-CON-003"
+#define VMI__CL_SHD_STATUS "VMI-SHD-002"
+#define VMI__CL_CALL_ZERO_RESULTS "VMI-CALL-008"
+#define VMI__CL_CALL_PERM "VMI-CALL-017"
+#define VMI__CL_VER_TWICE "VMI-VER-009"
+#define VMI__CL_CALL_NOTSUP "VMI-CALL-022"
+#define VMI__CL_DSC_MAX_LEAF "VMI-DSC-003"
+#define VMI__CL_VER_HIGHER_MINOR "VMI-VER-014"
+#define VMI__CL_EVT_DEADLINE "VMI-EVT-033"
+#define VMI__CL_STL_VERSION "VMI-STL-006"
+#define VMI__CL_BAT_COMPLETED "VMI-BAT-007"
+#define VMI__CL_EVT_SEND_RANGE "VMI-EVT-024"
+#define VMI__CL_CALL_NOSYS "VMI-CALL-020"
+
+#endif /* VMI_HOST_CLAUSES_H */

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/* clock.c: the VM clock, clock and steal records (seqlock), TIME_READ. */
+#include "vm.h"
+
+/*
+ * Choose shift and mul so that ns = ((delta << shift) * mul) >> 32 (shift
+ * negative: right shift), as Linux/KVM's kvm_get_time_scale does: the
+ * pvclock conversion the guest applies.
+ */
+void vmi__time_scale(uint64_t hz, int8_t *pshift, uint32_t *pmul)
+{
+    uint64_t scaled64 = 1000000000u;
+    uint64_t tps64 = hz;
+    uint32_t tps32;
+    int32_t shift = 0;
+
+    while (tps64 > scaled64 * 2 || (tps64 & UINT64_C(0xffffffff00000000))) {
+        tps64 >>= 1;
+        shift--;
+    }
+    tps32 = (uint32_t)tps64;
+    while (tps32 <= scaled64 || (scaled64 & UINT64_C(0xffffffff00000000))) {
+        if ((scaled64 & UINT64_C(0xffffffff00000000)) || (tps32 & 0x80000000u))
+            scaled64 >>= 1;
+        else
+            tps32 <<= 1;
+        shift++;
+    }
+    *pshift = (int8_t)shift;
+    *pmul = (uint32_t)((scaled64 << 32) / tps32);
+}
+
+/* pvclock_scale_delta: exactly what a pvclock guest computes. */
+uint64_t vmi__scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+{
+    if (shift < 0)
+        delta >>= -shift;
+    else
+        delta <<= shift;
+    return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+}
+
+void vmi__clock_init(struct vmi_host_vm *vm)
+{
+    vmi__time_scale(vm->cfg.tsc_hz, &vm->shift, &vm->mul);
+    vm->base_tsc = vm->ops->rdtsc(vm->ctx);
+    vm->base_ns = 0;
+    vm->last_ns = 0;
+}
+
+/* VM clock now.  Lock held. */
+uint64_t vmi__clock_now(struct vmi_host_vm *vm)
+{
+    uint64_t tsc = vm->ops->rdtsc(vm->ctx);
+    uint64_t delta = tsc > vm->base_tsc ? tsc - vm->base_tsc : 0;
+    uint64_t ns = vm->base_ns + vmi__scale_delta(delta, vm->mul, vm->shift);
+
+    /* A counter that steps back must not make the VM clock go back. */
+    if (ns < vm->last_ns)
+        ns = vm->last_ns;
+    vm->last_ns = ns;
+    return ns;
+}
+
+/* Make `ns` the VM clock at the current TSC (restore, resume).  Lock held. */
+void vmi__clock_rebase(struct vmi_host_vm *vm, uint64_t ns)
+{
+    vm->base_tsc = vm->ops->rdtsc(vm->ctx);
+    vm->base_ns = ns;
+    vm->last_ns = ns;
+}
+
+static uint32_t seq_begin(uint32_t *version)
+{
+    uint32_t v = __atomic_load_n(version, __ATOMIC_RELAXED);
+
+    /* Odd while updating, even whatever a hostile guest stored there. */
+    v = (v + 1) | 1;
+    __atomic_store_n(version, v, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return v;
+}
+
+static void seq_end(uint32_t *version, uint32_t v, int leave_odd)
+{
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    if (!leave_odd)
+        __atomic_store_n(version, v + 1, __ATOMIC_RELAXED);
+}
+
+/* Rewrite vCPU `vcpu`'s clock record with the seqlock protocol.  Locked. */
+void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    struct vmi__vcpu *v = &vm->vcpus[vcpu];
+    struct vmi_clock_record *r;
+    uint8_t flags = v->clock_sticky;
+    uint32_t ver;
+
+    if (v->clock_gpa == VMI_GPA_NONE)
+        return;
+    r = vmi__gmem_shared(vm, v->clock_gpa, sizeof(*r));
+    if (!r)
+        return;
+    if (vm->cfg.tsc_stable && vm->fault != VMI__FAULT_CLOCK_NOT_STABLE)
+        flags |= VMI_CLOCK_TSC_STABLE;
+    ver = seq_begin(&r->version);
+    __atomic_store_n(&r->reserved0, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tsc_timestamp, vm->base_tsc, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->system_time, vm->base_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tsc_to_system_mul, vm->mul, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tsc_shift, (uint8_t)vm->shift, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->flags, flags, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->reserved1[0], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->reserved1[1], 0, __ATOMIC_RELAXED);
+    seq_end(&r->version, ver, vm->fault == VMI__FAULT_CLOCK_VERSION_ODD);
+}
+
+/* Rewrite vCPU `vcpu`'s steal record.  Locked. */
+void vmi__steal_write(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    struct vmi__vcpu *v = &vm->vcpus[vcpu];
+    struct vmi_steal_record *r;
+    uint32_t ver;
+
+    if (v->steal_gpa == VMI_GPA_NONE)
+        return;
+    r = vmi__gmem_shared(vm, v->steal_gpa, sizeof(*r));
+    if (!r)
+        return;
+    ver = seq_begin(&r->version);
+    __atomic_store_n(&r->steal_ns, v->steal_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->flags, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->preempted, 0, __ATOMIC_RELAXED);
+    /* Fields nobody writes read as zero (the record is initialised at
+     * registration, and a hostile guest's scribbles are undone). */
+    for (unsigned i = 0; i < 3; i++)
+        __atomic_store_n(&r->reserved0[i], 0, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < 11; i++)
+        __atomic_store_n(&r->reserved1[i], 0, __ATOMIC_RELAXED);
+    seq_end(&r->version, ver, vm->fault == VMI__FAULT_STEAL_VERSION_ODD);
+}
+
+/* Common part of CLOCK_REGISTER and STEAL_REGISTER. */
+static int64_t check_record(struct vmi__ctx *c, uint64_t gpa, uint64_t flags,
+                            uint64_t size)
+{
+    /* The injected fault skips the flags check of CLOCK_REGISTER only. */
+    if (flags && !(c->vm->fault == VMI__FAULT_RESERVED_FIELD_IGNORED &&
+                   size == sizeof(struct vmi_clock_record)))
+        return -VMI_E_INVAL;
+    if (gpa == VMI_GPA_NONE)
+        return 0;
+    if (gpa & (size - 1))
+        return -VMI_E_ALIGN;
+    return vmi__gmem_check(c->vm, gpa, size);
+}
+
+int64_t vmi__hc_clock_register(struct vmi__ctx *c)
+{
+    struct vmi__vcpu *v = &c->vm->vcpus[c->vcpu];
+    uint64_t gpa = c->call->args[0];
+    int64_t ret;
+
+    ret =
+        check_record(c, gpa, c->call->args[1], sizeof(struct vmi_clock_record));
+    if (ret)
+        return ret;
+    v->clock_gpa = gpa;
+    /* Registering (again) is how the guest acknowledges GUEST_STOPPED. */
+    v->clock_sticky = 0;
+    vmi__clock_write(c->vm, c->vcpu);
+    return 0;
+}
+
+int64_t vmi__hc_steal_register(struct vmi__ctx *c)
+{
+    struct vmi__vcpu *v = &c->vm->vcpus[c->vcpu];
+    uint64_t gpa = c->call->args[0];
+    int64_t ret;
+
+    ret =
+        check_record(c, gpa, c->call->args[1], sizeof(struct vmi_steal_record));
+    if (ret)
+        return ret;
+    v->steal_gpa = gpa;
+    v->steal_ns = 0;
+    vmi__steal_write(c->vm, c->vcpu);
+    return 0;
+}
+
+int64_t vmi__hc_time_read(struct vmi__ctx *c)
+{
+    uint64_t now = vmi__clock_now(c->vm);
+
+    if (c->vm->fault == VMI__FAULT_TIME_READ_SKEW)
+        now += 1000000;
+    c->call->rets[0] = now;
+    c->call->rets[1] = (uint64_t)c->vm->wall_offset_ns;
+    return 0;
+}
+
+VMI_HOST_API uint64_t vmi_host_clock_now(struct vmi_host_vm *vm)
+{
+    uint64_t ns;
+
+    vmi__lock(vm);
+    ns = vmi__clock_now(vm);
+    vmi__unlock(vm);
+    return ns;
+}
+
+VMI_HOST_API void vmi_host_clock_update(struct vmi_host_vm *vm, uint8_t flags)
+{
+    vmi__lock(vm);
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
+        if (vm->vcpus[i].clock_gpa == VMI_GPA_NONE)
+            continue;
+        vm->vcpus[i].clock_sticky |= flags;
+        vmi__clock_write(vm, i);
+    }
+    vmi__unlock(vm);
+}
+
+VMI_HOST_API void vmi_host_set_wall_offset(struct vmi_host_vm *vm,
+                                           int64_t wall_offset_ns)
+{
+    vmi__lock(vm);
+    vm->wall_offset_ns = wall_offset_ns;
+    vmi__unlock(vm);
+}
+
+VMI_HOST_API void vmi_host_steal_account(struct vmi_host_vm *vm, uint32_t vcpu,
+                                         uint64_t ns)
+{
+    if (!vm || vcpu >= vm->cfg.vcpu_count)
+        return;
+    vmi__lock(vm);
+    vm->vcpus[vcpu].steal_ns += ns;
+    vmi__steal_write(vm, vcpu);
+    vmi__unlock(vm);
+}

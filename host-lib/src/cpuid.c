@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* cpuid.c: the discovery leaves (x86 CPUID block, also served as SMCCC
+ * INFO words on aarch64 by the embedder). */
+#include <string.h>
+
+#include "vm.h"
+
+VMI_HOST_API uint32_t vmi_host_cpuid_base(void)
+{
+    return 0x40000100u;
+}
+
+static uint32_t profiles(const struct vmi_host_vm *vm)
+{
+    uint64_t f = vm->cfg.features;
+    uint32_t p = 0;
+
+    if ((f & VMI_PROFILE_CORE_FEATURES) == VMI_PROFILE_CORE_FEATURES) {
+        /* host-lib saves and restores everything: MIGRATION comes free. */
+        p |= VMI_PROFILE_CORE | VMI_PROFILE_MIGRATION;
+        if ((f & VMI_PROFILE_PAGETABLE_FEATURES) ==
+            VMI_PROFILE_PAGETABLE_FEATURES)
+            p |= VMI_PROFILE_PAGETABLE;
+    }
+    return p;
+}
+
+static uint32_t vendor_word(const struct vmi_host_vm *vm, unsigned i)
+{
+    uint32_t w;
+
+    memcpy(&w, vm->vendor + 4 * i, 4);
+    return w;
+}
+
+VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
+                                uint32_t base, uint32_t leaf, uint32_t regs[4])
+{
+    uint32_t off;
+
+    (void)vcpu;
+    if (!vm || !regs || base < VMI_CPUID_SCAN_FIRST ||
+        base > VMI_CPUID_SCAN_LAST || (base & (VMI_CPUID_SCAN_STEP - 1)))
+        return 0;
+    if (leaf < base || leaf - base >= VMI_CPUID_SCAN_STEP)
+        return 0;
+    off = leaf - base;
+    memset(regs, 0, 4 * sizeof(regs[0]));
+    switch (off) {
+    case VMI_CPUID_SIGNATURE:
+        regs[0] = base + VMI_CPUID_LEAF_COUNT - 1;
+        if (vm->fault == VMI__FAULT_CPUID_WRONG_MAX_LEAF)
+            regs[0] = base + VMI_CPUID_LEAF_COUNT - 2;
+        regs[1] = VMI_CPUID_SIGNATURE_EBX;
+        regs[2] = VMI_CPUID_SIGNATURE_ECX;
+        regs[3] = VMI_CPUID_SIGNATURE_EDX;
+        break;
+    case VMI_CPUID_VERSION:
+        regs[0] = VMI_SPEC_VERSION;
+        regs[1] = VMI_VERSION(1, 0);
+        regs[2] = vm->cfg.transports;
+        regs[3] = (vm->cfg.transports & VMI_TRANSPORT_PORTIO)
+                      ? vm->cfg.port & VMI_CPUID_PORT_MASK
+                      : 0;
+        break;
+    case VMI_CPUID_FEATURES:
+        regs[0] = (uint32_t)vm->cfg.features;
+        regs[1] = (uint32_t)(vm->cfg.features >> 32);
+        regs[2] = vm->cfg.vcpu_count;
+        regs[3] = profiles(vm);
+        break;
+    case VMI_CPUID_LIMITS:
+        regs[0] = vm->cfg.max_batch;
+        regs[1] = vm->cfg.timer_count;
+        regs[2] = VMI__MAX_CONSOLE;
+        regs[3] = vm->cfg.max_pinned;
+        break;
+    case VMI_CPUID_VENDOR0:
+    case VMI_CPUID_VENDOR1:
+    case VMI_CPUID_VENDOR2:
+        for (unsigned i = 0; i < 4; i++)
+            regs[i] = vendor_word(vm, (off - VMI_CPUID_VENDOR0) * 4 + i);
+        break;
+    default:
+        /* Above the block's highest leaf: zeros, like real CPUs. */
+        break;
+    }
+    return 1;
+}

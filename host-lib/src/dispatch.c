@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* dispatch.c: the hypercall table, the central checks, NOP, NEGOTIATE and
+ * SHUTDOWN. */
+#include "vm.h"
+
+/* Handler of each VMI_HC_LIST name. */
+#define HANDLER_NOP vmi__hc_nop
+#define HANDLER_NEGOTIATE vmi__hc_negotiate
+#define HANDLER_CONSOLE_WRITE vmi__hc_console_write
+#define HANDLER_SHUTDOWN vmi__hc_shutdown
+#define HANDLER_CLOCK_REGISTER vmi__hc_clock_register
+#define HANDLER_TIME_READ vmi__hc_time_read
+#define HANDLER_STEAL_REGISTER vmi__hc_steal_register
+#define HANDLER_TIMER_ARM vmi__hc_timer_arm
+#define HANDLER_TIMER_CANCEL vmi__hc_timer_cancel
+#define HANDLER_EVENT_REGISTER vmi__hc_event_register
+#define HANDLER_EVENT_SEND vmi__hc_event_send
+#define HANDLER_BLOCK vmi__hc_block
+#define HANDLER_VCPU_START vmi__hc_vcpu_start
+#define HANDLER_TLB_FLUSH vmi__hc_tlb_flush
+#define HANDLER_PT_UPDATE vmi__hc_pt_update
+#define HANDLER_PT_PIN vmi__hc_pt_pin
+#define HANDLER_PT_UNPIN vmi__hc_pt_unpin
+#define HANDLER_MEM_RELEASE vmi__hc_mem_release
+#define HANDLER_MEM_RECLAIM vmi__hc_mem_reclaim
+
+/*
+ * Numbers are (area << 8) | index; the table is indexed by
+ * (area << 3) | index, which every 1.0 number fits (checked below).
+ */
+#define KEY_BITS 3u
+#define TABLE_SIZE 128u
+#define KEY(nr) ((((uint32_t)(nr) >> 8) << KEY_BITS) | ((uint32_t)(nr)&0xFFu))
+
+struct hc_desc {
+    vmi__handler fn;
+    uint64_t feature;
+    uint8_t priv;
+    uint8_t before_negotiate;
+    uint8_t rets;
+};
+
+#define FITS(name, nr, priv, bn, feat, nargs, nrets)                           \
+    _Static_assert(((nr)&0xFFu) < (1u << KEY_BITS) && KEY(nr) < TABLE_SIZE,    \
+                   #name " fits the dispatch table");
+VMI_HC_LIST(FITS)
+#undef FITS
+
+#define ENTRY(name, nr, priv_, bn, feat, nargs, nrets)                         \
+    [KEY(nr)] = {.fn = HANDLER_##name,                                         \
+                 .feature = (feat),                                            \
+                 .priv = (priv_),                                              \
+                 .before_negotiate = (bn),                                     \
+                 .rets = (nrets)},
+static const struct hc_desc table[TABLE_SIZE] = {VMI_HC_LIST(ENTRY)};
+#undef ENTRY
+
+static const struct hc_desc *lookup(uint64_t nr)
+{
+    if (nr > 0xFFFFu || (nr & 0xFFu) >= (1u << KEY_BITS) ||
+        KEY(nr) >= TABLE_SIZE || !table[KEY(nr)].fn)
+        return NULL;
+    return &table[KEY(nr)];
+}
+
+static int64_t check_state(const struct vmi_host_vm *vm,
+                           const struct hc_desc *d)
+{
+    if (vm->lifecycle == VMI_LIFECYCLE_SHUTDOWN)
+        return -VMI_E_STATE;
+    if (vm->lifecycle == VMI_LIFECYCLE_INITIAL && !d->before_negotiate)
+        return -VMI_E_STATE;
+    return 0;
+}
+
+static int64_t check_feature(const struct vmi_host_vm *vm,
+                             const struct hc_desc *d)
+{
+    uint64_t have = vm->features;
+
+    if (vm->fault == VMI__FAULT_FEATURE_NOT_ENFORCED &&
+        vm->lifecycle == VMI_LIFECYCLE_NEGOTIATED)
+        have = vm->cfg.features;
+    if (d->feature && !(have & d->feature))
+        return -VMI_E_NOTSUP;
+    return 0;
+}
+
+/* The checks every call passes, in the status precedence order. */
+static int64_t check_call(const struct vmi_host_vm *vm, const struct hc_desc *d,
+                          uint32_t user)
+{
+    int64_t ret;
+
+    if (!d)
+        return -VMI_E_NOSYS;
+    if (d->priv == VMI_PRIV_KERNEL && user &&
+        vm->fault != VMI__FAULT_USER_CALL_ALLOWED)
+        return -VMI_E_PERM;
+    if (vm->fault == VMI__FAULT_NO_STATUS_PRECEDENCE) {
+        ret = check_feature(vm, d);
+        return ret ? ret : check_state(vm, d);
+    }
+    ret = check_state(vm, d);
+    return ret ? ret : check_feature(vm, d);
+}
+
+VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
+                                    struct vmi_host_call *call)
+{
+    const struct hc_desc *d;
+    struct vmi__ctx c;
+    int64_t status;
+
+    if (!vm || !call || vcpu >= vm->cfg.vcpu_count)
+        return -VMI_E_INVAL;
+    /* Results a call does not set read as zero: no stale data leaks. */
+    for (unsigned i = 0; i < VMI_HC_MAX_RETS; i++)
+        call->rets[i] = 0;
+    call->action = VMI_HOST_RESUME;
+    call->deadline_ns = VMI_DEADLINE_NONE;
+    d = lookup(call->nr);
+    vmi__ctx_init(&c, vm, vcpu, call);
+    vmi__lock(vm);
+    vm->stats.hypercalls++;
+    if (!d && vm->fault == VMI__FAULT_UNKNOWN_CALL_OK)
+        status = 0;
+    else
+        status = check_call(vm, d, call->user);
+    if (!status && d)
+        status = d->fn(&c);
+    if (vm->fault == VMI__FAULT_RESULTS_NOT_ZEROED)
+        for (unsigned i = d ? d->rets : 0; i < VMI_HC_MAX_RETS; i++)
+            call->rets[i] = UINT64_C(0x5a5a5a5a5a5a5a5a);
+    vmi__strict_note(&c, call->nr, status);
+    vmi__unlock(vm);
+    call->status = status;
+    vmi__ctx_finish(&c);
+    return 0;
+}
+
+int64_t vmi__hc_nop(struct vmi__ctx *c)
+{
+    (void)c;
+    return 0;
+}
+
+/* Drop every granted feature whose requirements were not all granted. */
+static uint64_t close_features(uint64_t f)
+{
+    static const uint64_t req[8] = {
+        VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
+        VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
+        VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
+    };
+    uint64_t prev;
+
+    do {
+        prev = f;
+        for (unsigned i = 0; i < 8; i++)
+            if ((f & (UINT64_C(1) << i)) && (f & req[i]) != req[i])
+                f &= ~(UINT64_C(1) << i);
+    } while (f != prev);
+    return f;
+}
+
+int64_t vmi__hc_negotiate(struct vmi__ctx *c)
+{
+    struct vmi_host_vm *vm = c->vm;
+    uint64_t version = c->call->args[0];
+    uint64_t req = c->call->args[1];
+    uint64_t major = version >> 16, minor = version & 0xFFFFu;
+    uint64_t granted;
+
+    if (vm->lifecycle != VMI_LIFECYCLE_INITIAL &&
+        vm->fault != VMI__FAULT_NEGOTIATE_TWICE)
+        return -VMI_E_STATE;
+    if ((req & ~VMI_F_ALL_1_0) &&
+        vm->fault != VMI__FAULT_NEGOTIATE_IGNORES_RESERVED)
+        return -VMI_E_INVAL;
+    /* A requested feature must come with everything it requires. */
+    if (close_features(req & VMI_F_ALL_1_0) != (req & VMI_F_ALL_1_0))
+        return -VMI_E_INVAL;
+    if (major != VMI_SPEC_VERSION_MAJOR)
+        return -VMI_E_VERSION;
+    if (vm->fault == VMI__FAULT_VERSION_EXACT_MATCH &&
+        minor != VMI_SPEC_VERSION_MINOR)
+        return -VMI_E_VERSION;
+    granted = close_features(req & vm->cfg.features);
+    vm->lifecycle = VMI_LIFECYCLE_NEGOTIATED;
+    vm->version = VMI_VERSION(major, vmi__min64(minor, VMI_SPEC_VERSION_MINOR));
+    vm->features = granted;
+    c->call->rets[0] = vm->version;
+    c->call->rets[1] = granted;
+    return 0;
+}
+
+int64_t vmi__hc_shutdown(struct vmi__ctx *c)
+{
+    struct vmi_host_vm *vm = c->vm;
+    uint64_t reason = c->call->args[0], status = c->call->args[1];
+
+    if (reason != VMI_SHUTDOWN_POWEROFF && reason != VMI_SHUTDOWN_REBOOT &&
+        reason != VMI_SHUTDOWN_CRASH)
+        return -VMI_E_INVAL;
+    if (status > VMI_SHUTDOWN_STATUS_MAX &&
+        vm->fault != VMI__FAULT_SHUTDOWN_STATUS_UNCHECKED)
+        return -VMI_E_RANGE;
+    vm->lifecycle = VMI_LIFECYCLE_SHUTDOWN;
+    vm->shutdown_reason = (uint32_t)reason;
+    vm->shutdown_status = (uint32_t)(status & 0xFFu);
+    c->call->action = VMI_HOST_SHUTDOWN;
+    return 0;
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* event.c: event records, pending bits, upcalls, EVENT_SEND and BLOCK. */
+#include "vm.h"
+
+static struct vmi_event_record *record(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    uint64_t gpa = vm->vcpus[vcpu].event_gpa;
+
+    if (gpa == VMI_GPA_NONE)
+        return NULL;
+    return vmi__gmem_shared(vm, gpa, sizeof(struct vmi_event_record));
+}
+
+/*
+ * Upcall vectors: x86 vectors 32-255, or aarch64 PPI INTIDs 16-31 for a host
+ * that serves the HVC transport (host-lib knows the architecture only from
+ * the transports the embedder serves).
+ */
+int vmi__vector_ok(const struct vmi_host_vm *vm, uint64_t vector)
+{
+    if (vm->cfg.transports & VMI_TRANSPORT_HVC)
+        return vector >= 16 && vector <= 31;
+    return vector >= VMI_X86_VECTOR_MIN && vector <= VMI_X86_VECTOR_MAX;
+}
+
+/* 1 when vCPU `vcpu` has an unmasked event pending in its record.  Locked. */
+int vmi__event_wake(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    struct vmi_event_record *r = record(vm, vcpu);
+    uint64_t pending, mask;
+
+    if (!r)
+        return 0;
+    pending = __atomic_load_n(&r->pending, __ATOMIC_ACQUIRE);
+    mask = __atomic_load_n(&r->mask, __ATOMIC_ACQUIRE);
+    return (pending & ~mask) != 0;
+}
+
+/* Bits `newly` went 0 -> 1 in the record: an upcall is due if unmasked. */
+static void note_edge(struct vmi__ctx *c, uint32_t vcpu, uint64_t newly,
+                      uint64_t mask)
+{
+    struct vmi_host_vm *vm = c->vm;
+    struct vmi__vcpu *v = &vm->vcpus[vcpu];
+
+    if ((newly & ~mask) && vm->fault != VMI__FAULT_EVENT_NO_UPCALL)
+        v->upcall_due = 1;
+    if (v->upcall_due || v->blocked)
+        vmi__kick_later(c, vcpu);
+}
+
+/*
+ * Set event `event` pending on `vcpu`: atomic OR into the record, or kept
+ * host-side until a record is registered.  Locked.
+ */
+void vmi__event_set(struct vmi__ctx *c, uint32_t vcpu, uint32_t event)
+{
+    struct vmi_host_vm *vm = c->vm;
+    struct vmi_event_record *r = record(vm, vcpu);
+    uint64_t bit = UINT64_C(1) << event;
+    uint64_t old, mask;
+
+    if (!r) {
+        vm->vcpus[vcpu].host_pending |= bit;
+        return;
+    }
+    old = __atomic_fetch_or(&r->pending, bit, __ATOMIC_ACQ_REL);
+    mask = __atomic_load_n(&r->mask, __ATOMIC_ACQUIRE);
+    note_edge(c, vcpu, bit & ~old, mask);
+}
+
+int64_t vmi__hc_event_register(struct vmi__ctx *c)
+{
+    struct vmi_host_vm *vm = c->vm;
+    struct vmi__vcpu *v = &vm->vcpus[c->vcpu];
+    uint64_t gpa = c->call->args[0];
+    uint64_t vector = c->call->args[1];
+    struct vmi_event_record *r;
+    uint64_t old, mask;
+
+    if (c->call->args[2])
+        return -VMI_E_INVAL;
+    if (gpa == VMI_GPA_NONE) {
+        v->event_gpa = VMI_GPA_NONE;
+        v->upcall_due = 0;
+        return 0;
+    }
+    if (gpa & (sizeof(struct vmi_event_record) - 1))
+        return -VMI_E_ALIGN;
+    if (vmi__gmem_check(vm, gpa, sizeof(struct vmi_event_record)))
+        return -VMI_E_FAULT;
+    if (!vmi__vector_ok(vm, vector))
+        return -VMI_E_RANGE;
+    v->event_gpa = gpa;
+    v->event_vector = (uint32_t)vector;
+    r = record(vm, c->vcpu);
+    if (vm->fault == VMI__FAULT_EVENT_REGISTER_DROPS_PENDING)
+        v->host_pending = 0;
+    if (r && v->host_pending) {
+        old = __atomic_fetch_or(&r->pending, v->host_pending, __ATOMIC_ACQ_REL);
+        mask = __atomic_load_n(&r->mask, __ATOMIC_ACQUIRE);
+        note_edge(c, c->vcpu, v->host_pending & ~old, mask);
+        v->host_pending = 0;
+    }
+    return 0;
+}
+
+int64_t vmi__hc_event_send(struct vmi__ctx *c)
+{
+    struct vmi_host_vm *vm = c->vm;
+    uint64_t base = c->call->args[0];
+    uint64_t mask = c->call->args[1];
+    uint64_t event = c->call->args[2];
+    uint64_t flags = c->call->args[3];
+    uint32_t count = vm->cfg.vcpu_count;
+
+    if (flags & ~(uint64_t)(VMI_VCPUSET_ALL | VMI_VCPUSET_EXCLUDE_SELF))
+        return -VMI_E_INVAL;
+    if ((flags & VMI_VCPUSET_ALL) ? (base || mask) : (base % 64 != 0))
+        return -VMI_E_INVAL;
+    if (event >= VMI_EVENT_COUNT)
+        return -VMI_E_RANGE;
+    if (flags & VMI_VCPUSET_ALL) {
+        base = 0;
+        mask = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            if (i == c->vcpu && (flags & VMI_VCPUSET_EXCLUDE_SELF) &&
+                vm->fault != VMI__FAULT_SEND_IGNORES_EXCLUDE_SELF)
+                continue;
+            vmi__event_set(c, i, (uint32_t)event);
+        }
+        return 0;
+    }
+    if (mask) {
+        uint64_t top = base + 63 - (uint64_t)__builtin_clzll(mask);
+        if (base >= count || top >= count) {
+            if (vm->fault != VMI__FAULT_SEND_RANGE_UNCHECKED)
+                return -VMI_E_RANGE;
+            if (base >= count)
+                return 0;
+        }
+    }
+    while (mask) {
+        uint64_t id = base + (uint64_t)__builtin_ctzll(mask);
+        mask &= mask - 1;
+        if (id >= count)
+            break;
+        if (id == c->vcpu && (flags & VMI_VCPUSET_EXCLUDE_SELF) &&
+            vm->fault != VMI__FAULT_SEND_IGNORES_EXCLUDE_SELF)
+            continue;
+        vmi__event_set(c, (uint32_t)id, (uint32_t)event);
+    }
+    return 0;
+}
+
+int64_t vmi__hc_block(struct vmi__ctx *c)
+{
+    struct vmi_host_vm *vm = c->vm;
+    struct vmi__vcpu *v = &vm->vcpus[c->vcpu];
+    uint64_t deadline = c->call->args[0];
+    uint64_t now;
+
+    /* No record and no deadline: nothing could ever wake the vCPU. */
+    if (v->event_gpa == VMI_GPA_NONE && deadline == VMI_DEADLINE_NONE)
+        return -VMI_E_STATE;
+    if (c->call->args[1])
+        return -VMI_E_INVAL;
+    if (vm->fault == VMI__FAULT_BLOCK_SPURIOUS_WAKE ||
+        vmi__event_wake(vm, c->vcpu)) {
+        c->call->rets[0] = VMI_WAKE_EVENT;
+        return 0;
+    }
+    now = vmi__clock_now(vm);
+    if (vm->fault == VMI__FAULT_BLOCK_DEADLINE_EARLY)
+        now += 1000000;
+    if (deadline != VMI_DEADLINE_NONE && now >= deadline) {
+        c->call->rets[0] = VMI_WAKE_DEADLINE;
+        return 0;
+    }
+    v->blocked = 1;
+    v->block_deadline = deadline;
+    c->call->action = VMI_HOST_BLOCK;
+    c->call->deadline_ns = deadline;
+    return 0;
+}
+
+VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
+                                      struct vmi_host_call *call)
+{
+    struct vmi__vcpu *v;
+    uint64_t reason = 0, now;
+
+    if (!vm || !call || vcpu >= vm->cfg.vcpu_count)
+        return -VMI_E_INVAL;
+    vmi__lock(vm);
+    v = &vm->vcpus[vcpu];
+    if (!v->blocked)
+        goto out;
+    if (vmi__event_wake(vm, vcpu)) {
+        reason = VMI_WAKE_EVENT;
+    } else if (v->block_deadline != VMI_DEADLINE_NONE) {
+        now = vmi__clock_now(vm);
+        if (vm->fault == VMI__FAULT_BLOCK_DEADLINE_EARLY)
+            now += 1000000;
+        if (now >= v->block_deadline)
+            reason = VMI_WAKE_DEADLINE;
+    }
+    if (reason) {
+        v->blocked = 0;
+        call->status = 0;
+        call->rets[0] = reason;
+        for (unsigned i = 1; i < VMI_HC_MAX_RETS; i++)
+            call->rets[i] = 0;
+        call->action = VMI_HOST_RESUME;
+    }
+out:
+    vmi__unlock(vm);
+    return reason != 0;
+}
+
+VMI_HOST_API int vmi_host_take_upcall(struct vmi_host_vm *vm, uint32_t vcpu,
+                                      uint32_t *vector)
+{
+    struct vmi__vcpu *v;
+    int due = 0;
+
+    if (!vm || !vector || vcpu >= vm->cfg.vcpu_count)
+        return 0;
+    vmi__lock(vm);
+    v = &vm->vcpus[vcpu];
+    if (v->upcall_due && v->event_gpa != VMI_GPA_NONE) {
+        *vector = v->event_vector;
+        due = 1;
+    }
+    v->upcall_due = 0;
+    vmi__unlock(vm);
+    return due;
+}

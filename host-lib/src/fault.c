@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* fault.c: the fault-injection table, each fault breaking one host clause. */
+#include <string.h>
+
+#include "clauses.h"
+#include "vm.h"
+
+struct fault {
+    enum vmi__fault id;
+    const char *name;
+    const char *clause;
+};
+
+static const struct fault faults[] = {
+    {VMI__FAULT_TIMER_EARLY, "timer-early", VMI__CL_TMR_NEVER_EARLY},
+    {VMI__FAULT_PAST_DEADLINE_ERROR, "past-deadline-error",
+     VMI__CL_TMR_PAST_NO_ERROR},
+    {VMI__FAULT_CANCEL_NOT_IDEMPOTENT, "cancel-not-idempotent",
+     VMI__CL_TMR_CANCEL_OK},
+    {VMI__FAULT_NEGOTIATE_IGNORES_RESERVED, "negotiate-ignores-reserved",
+     VMI__CL_VER_RESERVED_FEATURES},
+    {VMI__FAULT_RESERVED_FIELD_IGNORED, "reserved-field-ignored",
+     VMI__CL_CLK_REGISTER_FLAGS},
+    {VMI__FAULT_NO_STATUS_PRECEDENCE, "no-status-precedence",
+     VMI__CL_STS_PRECEDENCE},
+    {VMI__FAULT_CLOCK_VERSION_ODD, "clock-version-odd",
+     VMI__CL_CLK_VERSION_EVEN},
+    {VMI__FAULT_BLOCK_SPURIOUS_WAKE, "block-spurious-wake",
+     VMI__CL_EVT_BLOCK_REASON},
+    {VMI__FAULT_PT_IGNORES_RESERVED_BITS, "pt-ignores-reserved-bits",
+     VMI__CL_PT_RESERVED_BITS},
+    {VMI__FAULT_RELEASE_MISCOUNT, "release-miscount", VMI__CL_MEM_ACCOUNTING},
+    {VMI__FAULT_RESTORE_SKIPS_CHECKSUM, "restore-skips-checksum",
+     VMI__CL_SAV_CHECKSUM},
+    {VMI__FAULT_CONSOLE_NO_RATE_LIMIT, "console-no-rate-limit",
+     VMI__CL_CON_RATE},
+    {VMI__FAULT_TIME_READ_SKEW, "time-read-skew", VMI__CL_CLK_TIME_READ},
+    {VMI__FAULT_CLOCK_NOT_STABLE, "clock-not-stable", VMI__CL_CLK_TSC_STABLE},
+    {VMI__FAULT_EVENT_NO_UPCALL, "event-no-upcall", VMI__CL_EVT_UPCALL},
+    {VMI__FAULT_EVENT_REGISTER_DROPS_PENDING, "event-register-drops-pending",
+     VMI__CL_EVT_REGISTER_PENDING},
+    {VMI__FAULT_SEND_IGNORES_EXCLUDE_SELF, "send-ignores-exclude-self",
+     VMI__CL_EVT_SEND_SET},
+    {VMI__FAULT_VCPU_START_TWICE, "vcpu-start-twice", VMI__CL_CPU_BUSY},
+    {VMI__FAULT_TLB_ACCEPTS_MISALIGNED, "tlb-accepts-misaligned",
+     VMI__CL_TLB_ALIGN},
+    {VMI__FAULT_UNPIN_MISSING_OK, "unpin-missing-ok", VMI__CL_PT_UNPIN_NOENT},
+    {VMI__FAULT_MEM_ACCEPTS_ZERO_PAGES, "mem-accepts-zero-pages",
+     VMI__CL_MEM_ZERO_PAGES},
+    {VMI__FAULT_CONSOLE_LEN_UNCHECKED, "console-len-unchecked",
+     VMI__CL_CON_LEN},
+    {VMI__FAULT_SHUTDOWN_STATUS_UNCHECKED, "shutdown-status-unchecked",
+     VMI__CL_SHD_STATUS},
+    {VMI__FAULT_RESULTS_NOT_ZEROED, "results-not-zeroed",
+     VMI__CL_CALL_ZERO_RESULTS},
+    {VMI__FAULT_USER_CALL_ALLOWED, "user-call-allowed", VMI__CL_CALL_PERM},
+    {VMI__FAULT_NEGOTIATE_TWICE, "negotiate-twice", VMI__CL_VER_TWICE},
+    {VMI__FAULT_FEATURE_NOT_ENFORCED, "feature-not-enforced",
+     VMI__CL_CALL_NOTSUP},
+    {VMI__FAULT_CPUID_WRONG_MAX_LEAF, "cpuid-wrong-max-leaf",
+     VMI__CL_DSC_MAX_LEAF},
+    {VMI__FAULT_VERSION_EXACT_MATCH, "version-exact-match",
+     VMI__CL_VER_HIGHER_MINOR},
+    {VMI__FAULT_BLOCK_DEADLINE_EARLY, "block-deadline-early",
+     VMI__CL_EVT_DEADLINE},
+    {VMI__FAULT_STEAL_VERSION_ODD, "steal-version-odd", VMI__CL_STL_VERSION},
+    {VMI__FAULT_PT_UPDATE_WRONG_COMPLETED, "pt-update-wrong-completed",
+     VMI__CL_BAT_COMPLETED},
+    {VMI__FAULT_SEND_RANGE_UNCHECKED, "send-range-unchecked",
+     VMI__CL_EVT_SEND_RANGE},
+    {VMI__FAULT_UNKNOWN_CALL_OK, "unknown-call-ok", VMI__CL_CALL_NOSYS},
+};
+
+_Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,
+               "every fault id has a table entry");
+
+int vmi__fault_lookup(const char *name, enum vmi__fault *out)
+{
+    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+        if (strcmp(faults[i].name, name) == 0) {
+            *out = faults[i].id;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+VMI_HOST_API unsigned vmi_host_faults(const char **names, const char **clauses,
+                                      unsigned cap)
+{
+    unsigned n = (unsigned)(sizeof(faults) / sizeof(faults[0]));
+
+    for (unsigned i = 0; i < n && i < cap; i++) {
+        if (names)
+            names[i] = faults[i].name;
+        if (clauses)
+            clauses[i] = faults[i].clause;
+    }
+    return n;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* vm.h: host-lib internals shared by the service files (not installed). */
+#ifndef VMI_HOST_VM_H
+#define VMI_HOST_VM_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmi_host.h"
+
+/* Host limits announced in CPUID LIMITS. */
+#define VMI__MAX_CONSOLE 4096u
+/* Per-vCPU scratch: one page table, one console write, 256 batch entries. */
+#define VMI__SCRATCH_BYTES 4096u
+#define VMI__KICK_WORDS (VMI_HOST_MAX_VCPUS / 64u)
+#define VMI__NOT_ARMED UINT32_MAX
+
+/* Fault injection ids; names and clauses live in fault.c. */
+enum vmi__fault {
+    VMI__FAULT_NONE = 0,
+    VMI__FAULT_TIMER_EARLY,
+    VMI__FAULT_PAST_DEADLINE_ERROR,
+    VMI__FAULT_CANCEL_NOT_IDEMPOTENT,
+    VMI__FAULT_NEGOTIATE_IGNORES_RESERVED,
+    VMI__FAULT_RESERVED_FIELD_IGNORED,
+    VMI__FAULT_NO_STATUS_PRECEDENCE,
+    VMI__FAULT_CLOCK_VERSION_ODD,
+    VMI__FAULT_BLOCK_SPURIOUS_WAKE,
+    VMI__FAULT_PT_IGNORES_RESERVED_BITS,
+    VMI__FAULT_RELEASE_MISCOUNT,
+    VMI__FAULT_RESTORE_SKIPS_CHECKSUM,
+    VMI__FAULT_CONSOLE_NO_RATE_LIMIT,
+    VMI__FAULT_TIME_READ_SKEW,
+    VMI__FAULT_CLOCK_NOT_STABLE,
+    VMI__FAULT_EVENT_NO_UPCALL,
+    VMI__FAULT_EVENT_REGISTER_DROPS_PENDING,
+    VMI__FAULT_SEND_IGNORES_EXCLUDE_SELF,
+    VMI__FAULT_VCPU_START_TWICE,
+    VMI__FAULT_TLB_ACCEPTS_MISALIGNED,
+    VMI__FAULT_UNPIN_MISSING_OK,
+    VMI__FAULT_MEM_ACCEPTS_ZERO_PAGES,
+    VMI__FAULT_CONSOLE_LEN_UNCHECKED,
+    VMI__FAULT_SHUTDOWN_STATUS_UNCHECKED,
+    VMI__FAULT_RESULTS_NOT_ZEROED,
+    VMI__FAULT_USER_CALL_ALLOWED,
+    VMI__FAULT_NEGOTIATE_TWICE,
+    VMI__FAULT_FEATURE_NOT_ENFORCED,
+    VMI__FAULT_CPUID_WRONG_MAX_LEAF,
+    VMI__FAULT_VERSION_EXACT_MATCH,
+    VMI__FAULT_BLOCK_DEADLINE_EARLY,
+    VMI__FAULT_STEAL_VERSION_ODD,
+    VMI__FAULT_PT_UPDATE_WRONG_COMPLETED,
+    VMI__FAULT_SEND_RANGE_UNCHECKED,
+    VMI__FAULT_UNKNOWN_CALL_OK,
+    VMI__FAULT_COUNT
+};
+
+struct vmi__vcpu {
+    uint32_t started;   /* running (vCPU 0 from creation) */
+    uint32_t starting;  /* VCPU_START in progress (start_vcpu callback) */
+    uint64_t clock_gpa; /* VMI_GPA_NONE when not registered */
+    uint64_t event_gpa;
+    uint64_t steal_gpa;
+    uint32_t event_vector;
+    uint8_t clock_sticky; /* flags kept until the next CLOCK_REGISTER */
+    uint8_t upcall_due;
+    uint8_t blocked;
+    uint8_t reserved;
+    uint64_t host_pending; /* events set while no record is registered */
+    uint64_t steal_ns;
+    uint64_t steal_version;
+    uint64_t block_deadline;
+    uint8_t *scratch; /* VMI__SCRATCH_BYTES, used by this vCPU's calls */
+};
+
+struct vmi__timer {
+    uint64_t deadline;
+    uint32_t vcpu;
+    uint32_t event;
+    uint32_t heap_pos; /* VMI__NOT_ARMED when not armed */
+};
+
+struct vmi__pin {
+    uint64_t gpa;
+    uint32_t level;
+};
+
+struct vmi__extent {
+    uint64_t gpa; /* first byte */
+    uint64_t end; /* one past the last byte */
+};
+
+struct vmi_host_vm {
+    struct vmi_host_config cfg; /* defaults applied; vendor copied */
+    const struct vmi_host_ops *ops;
+    void *ctx;
+    char vendor[VMI_VENDOR_ID_SIZE];
+    enum vmi__fault fault;
+
+    pthread_mutex_t lock;     /* all state below */
+    pthread_mutex_t mem_lock; /* serialises MEM_RELEASE / MEM_RECLAIM */
+
+    uint32_t lifecycle; /* VMI_LIFECYCLE_* */
+    uint32_t version;   /* negotiated */
+    uint64_t features;  /* granted */
+    uint32_t shutdown_reason;
+    uint32_t shutdown_status;
+
+    /* VM clock: ns = base_ns + scale(tsc - base_tsc). */
+    uint64_t base_ns;
+    uint64_t base_tsc;
+    uint32_t mul;
+    int8_t shift;
+    uint64_t last_ns; /* monotonic guard */
+    int64_t wall_offset_ns;
+
+    struct vmi__vcpu *vcpus;
+
+    struct vmi__timer *timers; /* timer_count */
+    uint32_t *heap;            /* min-heap of armed timer ids */
+    uint32_t heap_len;
+
+    struct vmi__pin *pins; /* sorted by gpa */
+    uint32_t pin_count;
+
+    struct vmi__extent *extents; /* sorted, disjoint, not adjacent */
+    uint32_t extent_count;
+    uint64_t released_pages;
+
+    /* Console token bucket, in byte-nanoseconds (bytes * 1e9). */
+    uint64_t tokens;
+    uint64_t tokens_ns;
+
+    struct vmi_host_stats stats;
+
+    /* Test hook: count reads per guest byte (see vmi__gmem_count_reads). */
+    uint8_t *read_counts;
+    uint64_t read_counts_len;
+};
+
+/*
+ * Context of one entry point: callbacks collected under the VM lock and
+ * made after it is dropped.
+ */
+struct vmi__ctx {
+    struct vmi_host_vm *vm;
+    uint32_t vcpu;
+    struct vmi_host_call *call;
+    uint32_t kick_used; /* bit w: kick[w] is valid */
+    uint64_t kick[VMI__KICK_WORDS];
+    int timers_changed;
+    const char *clause; /* strict-mode report, if any */
+    const char *what;
+};
+
+/* Handler of one hypercall: called with vm->lock held. */
+typedef int64_t (*vmi__handler)(struct vmi__ctx *c);
+
+/* gmem.c: the one copy-in and one copy-out accessor. */
+int vmi__gmem_check(struct vmi_host_vm *vm, uint64_t gpa, uint64_t len);
+int vmi__gmem_read(struct vmi_host_vm *vm, uint64_t gpa, void *dst,
+                   uint64_t len);
+int vmi__gmem_write(struct vmi_host_vm *vm, uint64_t gpa, const void *src,
+                    uint64_t len);
+void *vmi__gmem_shared(struct vmi_host_vm *vm, uint64_t gpa, uint64_t len);
+void vmi__gmem_count_reads(struct vmi_host_vm *vm, uint8_t *counts,
+                           uint64_t len);
+
+/* vm.c */
+void vmi__lock(struct vmi_host_vm *vm);
+void vmi__unlock(struct vmi_host_vm *vm);
+void vmi__ctx_init(struct vmi__ctx *c, struct vmi_host_vm *vm, uint32_t vcpu,
+                   struct vmi_host_call *call);
+void vmi__kick_later(struct vmi__ctx *c, uint32_t vcpu);
+void vmi__ctx_finish(struct vmi__ctx *c);
+
+/* clock.c */
+void vmi__clock_init(struct vmi_host_vm *vm);
+uint64_t vmi__clock_now(struct vmi_host_vm *vm);
+void vmi__clock_rebase(struct vmi_host_vm *vm, uint64_t ns);
+void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu);
+void vmi__steal_write(struct vmi_host_vm *vm, uint32_t vcpu);
+void vmi__time_scale(uint64_t hz, int8_t *shift, uint32_t *mul);
+uint64_t vmi__scale_delta(uint64_t delta, uint32_t mul, int8_t shift);
+
+/* event.c */
+int vmi__vector_ok(const struct vmi_host_vm *vm, uint64_t vector);
+void vmi__event_set(struct vmi__ctx *c, uint32_t vcpu, uint32_t event);
+int vmi__event_wake(struct vmi_host_vm *vm, uint32_t vcpu);
+
+/* timer.c */
+void vmi__timer_remove(struct vmi_host_vm *vm, uint32_t id);
+void vmi__timer_insert(struct vmi_host_vm *vm, uint32_t id);
+
+/* strict.c */
+void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status);
+
+/* fault.c */
+int vmi__fault_lookup(const char *name, enum vmi__fault *out);
+
+/* save.c */
+uint32_t vmi__crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* Handlers. */
+int64_t vmi__hc_nop(struct vmi__ctx *c);
+int64_t vmi__hc_negotiate(struct vmi__ctx *c);
+int64_t vmi__hc_console_write(struct vmi__ctx *c);
+int64_t vmi__hc_shutdown(struct vmi__ctx *c);
+int64_t vmi__hc_clock_register(struct vmi__ctx *c);
+int64_t vmi__hc_time_read(struct vmi__ctx *c);
+int64_t vmi__hc_steal_register(struct vmi__ctx *c);
+int64_t vmi__hc_timer_arm(struct vmi__ctx *c);
+int64_t vmi__hc_timer_cancel(struct vmi__ctx *c);
+int64_t vmi__hc_event_register(struct vmi__ctx *c);
+int64_t vmi__hc_event_send(struct vmi__ctx *c);
+int64_t vmi__hc_block(struct vmi__ctx *c);
+int64_t vmi__hc_vcpu_start(struct vmi__ctx *c);
+int64_t vmi__hc_tlb_flush(struct vmi__ctx *c);
+int64_t vmi__hc_pt_update(struct vmi__ctx *c);
+int64_t vmi__hc_pt_pin(struct vmi__ctx *c);
+int64_t vmi__hc_pt_unpin(struct vmi__ctx *c);
+int64_t vmi__hc_mem_release(struct vmi__ctx *c);
+int64_t vmi__hc_mem_reclaim(struct vmi__ctx *c);
+
+/* Little-endian helpers (save.c and shared records). */
+static inline uint64_t vmi__min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+#endif /* VMI_HOST_VM_H */

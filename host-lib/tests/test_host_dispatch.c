@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* test_dispatch.c: call table, privilege, lifecycle and feature checks,
+ * status precedence, result zeroing, CPUID, configuration checks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_host.h"
+
+static void test_nop_returns_ok_in_every_state(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NOP, 1, 2, 3, 4, 5, &c), 0);
+    assert_int_equal(c.rets[0], 0);
+    assert_int_equal(c.rets[1], 0);
+    assert_int_equal(c.action, VMI_HOST_RESUME);
+    assert_int_equal(fake_user_call(x->vm, 1, VMI_HC_NOP, 0, 0), 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, 0,
+                               0, 0, 0, NULL),
+                     0);
+    assert_int_equal(fake_call(x->vm, 3, VMI_HC_NOP, 0, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.rets[0] | c.rets[1], 0);
+}
+
+static void test_unknown_numbers_are_nosys(void **state)
+{
+    struct fake_fx *x = *state;
+    static const uint64_t bad[] = {
+        0x0002, 0x00FF, 0x0102, 0x0203, 0x0302, 0x0403, 0x0501, 0x0601, 0x0703,
+        0x0802, 0x0900, 0x7F00, 0xFFFF, 0x10000,
+        /* NOP's number with high bits set: all 64 bits count. */
+        UINT64_C(0x100000000), UINT64_C(0xFFFFFFFFFFFFFFFF)};
+
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        fake_expect_reject(&x->f, x->vm, 0, bad[i], 0, 0, 0, 0, 0,
+                           -VMI_E_NOSYS);
+}
+
+static void test_kernel_calls_from_user_mode_are_perm(void **state)
+{
+    struct fake_fx *x = *state;
+
+    for (unsigned i = 0; i < fake_hc_count; i++) {
+        const struct fake_hc *h = &fake_hcs[i];
+        size_t l1, l2;
+        uint8_t *s1 = fake_save(x->vm, &l1), *s2;
+        int64_t st = fake_user_call(x->vm, 0, h->nr, 0, 0);
+        if (h->priv == VMI_PRIV_KERNEL)
+            assert_int_equal(st, -VMI_E_PERM);
+        else
+            assert_int_not_equal(st, -VMI_E_PERM);
+        s2 = fake_save(x->vm, &l2);
+        assert_int_equal(l1, l2);
+        assert_memory_equal(s1, s2, l1);
+        free(s1);
+        free(s2);
+    }
+    assert_int_equal(fake_user_call(x->vm, 0, VMI_HC_TIME_READ, 0, 0), 0);
+}
+
+static void test_calls_before_negotiation_are_state(void **state)
+{
+    struct fake_fx *x = *state;
+
+    for (unsigned i = 0; i < fake_hc_count; i++) {
+        const struct fake_hc *h = &fake_hcs[i];
+        if (h->before_negotiate)
+            continue;
+        fake_expect_reject(&x->f, x->vm, 0, h->nr, 0, 0, 0, 0, 0, -VMI_E_STATE);
+    }
+}
+
+static void test_calls_of_features_not_granted_are_notsup(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    /* Ask for the clock only. */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_CLOCK, 0, 0, 0, &c),
+                     0);
+    assert_int_equal(c.rets[1], VMI_F_CLOCK);
+    for (unsigned i = 0; i < fake_hc_count; i++) {
+        const struct fake_hc *h = &fake_hcs[i];
+        if (!h->feature || (h->feature & VMI_F_CLOCK))
+            continue;
+        fake_expect_reject(&x->f, x->vm, 0, h->nr, 0, 0, 0, 0, 0,
+                           -VMI_E_NOTSUP);
+    }
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_TIME_READ, 0, 0, 0, 0, 0, NULL),
+                     0);
+}
+
+static void test_precedence_nosys_perm_state_notsup(void **state)
+{
+    struct fake_fx *x = *state;
+
+    /* Unknown and user: NOSYS wins over PERM. */
+    assert_int_equal(fake_user_call(x->vm, 0, 0x0903, 0, 0), -VMI_E_NOSYS);
+    /* Kernel call from user before negotiation: PERM wins over STATE. */
+    assert_int_equal(fake_user_call(x->vm, 0, VMI_HC_TIMER_ARM, 0, 0),
+                     -VMI_E_PERM);
+    /* Before negotiation nothing is granted: STATE wins over NOTSUP. */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_PT_PIN, 0, 1, 0, 0, 0, NULL),
+                     -VMI_E_STATE);
+    /* NOTSUP wins over the call's own argument checks (INVAL). */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_CLOCK, 0, 0, 0, NULL),
+                     0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_TIMER_ARM, 0, 0, 0, 0, 1, NULL),
+                     -VMI_E_NOTSUP);
+}
+
+static void test_results_not_defined_are_zero(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    /* fake_call presets the results with garbage. */
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_TIMER_CANCEL, 3, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.rets[0], 0);
+    assert_int_equal(c.rets[1], 0);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_TIMER_ARM, 99999, 0, 0, 0, 0, &c),
+        -VMI_E_RANGE);
+    assert_int_equal(c.rets[0] | c.rets[1], 0);
+    assert_int_equal(fake_call(x->vm, 0, 0x4242, 0, 0, 0, 0, 0, &c),
+                     -VMI_E_NOSYS);
+    assert_int_equal(c.rets[0] | c.rets[1], 0);
+}
+
+static void test_embedder_errors_are_inval(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(vmi_host_hypercall(x->vm, 4, &c), -VMI_E_INVAL);
+    assert_int_equal(vmi_host_hypercall(x->vm, 0, NULL), -VMI_E_INVAL);
+    assert_int_equal(vmi_host_hypercall(NULL, 0, &c), -VMI_E_INVAL);
+}
+
+static void test_cpuid_block(void **state)
+{
+    struct fake_fx *x = *state;
+    uint32_t b = vmi_host_cpuid_base(), r[4];
+    char vendor[49] = "";
+
+    assert_int_equal(b, 0x40000100u);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b, r), 1);
+    assert_int_equal(r[0], b + 6);
+    assert_int_equal(r[1], VMI_CPUID_SIGNATURE_EBX);
+    assert_int_equal(r[2], VMI_CPUID_SIGNATURE_ECX);
+    assert_int_equal(r[3], VMI_CPUID_SIGNATURE_EDX);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 1, r), 1);
+    assert_int_equal(r[0], VMI_VERSION(1, 0));
+    assert_int_equal(r[1], VMI_VERSION(1, 0));
+    assert_int_equal(r[2], VMI_TRANSPORT_PORTIO);
+    assert_int_equal(r[3], 0x510);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 2, r), 1);
+    assert_int_equal(r[0], (uint32_t)VMI_F_ALL_1_0);
+    assert_int_equal(r[1], 0);
+    assert_int_equal(r[2], 4);
+    assert_int_equal(r[3], VMI_PROFILE_CORE | VMI_PROFILE_PAGETABLE |
+                               VMI_PROFILE_MIGRATION);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 3, r), 1);
+    assert_int_equal(r[0], 1024);
+    assert_int_equal(r[1], 64);
+    assert_int_equal(r[2], 4096);
+    assert_int_equal(r[3], 16);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 4 + i,
+                                        (uint32_t *)(void *)(vendor + 16 * i)),
+                         1);
+    assert_string_equal(vendor, "OpenVMI fake host");
+    /* Above the block: zeros, still ours. */
+    memset(r, 0xAA, sizeof(r));
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 0x20, r), 1);
+    assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+    /* Outside the block: not ours, untouched. */
+    memset(r, 0xAA, sizeof(r));
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 0x100, r), 0);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, 0x40000000u, r), 0);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, 1, r), 0);
+    assert_int_equal(r[0], 0xAAAAAAAAu);
+    /* A base outside the scan range or misaligned is refused. */
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, 0x40000080u, 0x40000080u, r), 0);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, 0x40010000u, 0x40010000u, r), 0);
+}
+
+static void test_cpuid_without_pt_announces_no_pins(void **state)
+{
+    struct fake_host *f = calloc(1, sizeof(*f));
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm;
+    uint32_t b = vmi_host_cpuid_base(), r[4];
+
+    (void)state;
+    fake_init(f);
+    fake_config(f, &cfg);
+    cfg.features = VMI_PROFILE_CORE_FEATURES;
+    vm = fake_vm(f, &cfg);
+    assert_int_equal(vmi_host_cpuid(vm, 0, b, b + 3, r), 1);
+    assert_int_equal(r[3], 0);
+    assert_int_equal(vmi_host_cpuid(vm, 0, b, b + 2, r), 1);
+    assert_int_equal(r[3], VMI_PROFILE_CORE | VMI_PROFILE_MIGRATION);
+    vmi_host_vm_destroy(vm);
+    fake_fini(f);
+    free(f);
+}
+
+static void test_bad_configs_are_rejected(void **state)
+{
+    struct fake_host *f = calloc(1, sizeof(*f));
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm = (void *)1;
+    struct vmi_host_ops ops = fake_ops;
+    char why[128];
+
+    (void)state;
+    fake_init(f);
+#define BAD(stmt)                                                              \
+    do {                                                                       \
+        fake_config(f, &cfg);                                                  \
+        stmt;                                                                  \
+        why[0] = 0;                                                            \
+        assert_int_equal(vmi_host_vm_create(&cfg, &vm, why, sizeof(why)),      \
+                         -VMI_E_INVAL);                                        \
+        assert_null(vm);                                                       \
+        assert_true(why[0] != 0);                                              \
+    } while (0)
+    BAD(cfg.ops = NULL);
+    BAD(cfg.vcpu_count = 0);
+    BAD(cfg.vcpu_count = VMI_HOST_MAX_VCPUS + 1);
+    BAD(cfg.timer_count = 0);
+    BAD(cfg.features = VMI_F_TIMER | VMI_F_CLOCK);
+    BAD(cfg.features = UINT64_C(1) << 40);
+    BAD(cfg.fault = "no-such-fault");
+    BAD(cfg.ram_bytes = 12345);
+    BAD(cfg.vendor = "0123456789012345678901234567890123456789012345678");
+    BAD((ops.release = NULL, cfg.ops = &ops));
+    BAD((ops = fake_ops, ops.map = NULL, cfg.ops = &ops));
+#undef BAD
+    assert_int_equal(vmi_host_vm_create(NULL, &vm, NULL, 0), -VMI_E_INVAL);
+    vmi_host_vm_destroy(NULL);
+    fake_fini(f);
+    free(f);
+}
+
+static void test_status_names(void **state)
+{
+    (void)state;
+    assert_string_equal(vmi_host_status_name(0), "VMI_OK");
+    assert_string_equal(vmi_host_status_name(-VMI_E_FAULT), "VMI_E_FAULT");
+    assert_string_equal(vmi_host_status_name(-VMI_E_VERSION), "VMI_E_VERSION");
+    assert_string_equal(vmi_host_status_name(-99), "VMI_E_UNKNOWN");
+    assert_string_equal(vmi_host_status_name(1), "VMI_E_UNKNOWN");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_nop_returns_ok_in_every_state,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_numbers_are_nosys,
+                                        fake_setup_ready, fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_calls_from_user_mode_are_perm, fake_setup_ready,
+            fake_teardown),
+        cmocka_unit_test_setup_teardown(test_calls_before_negotiation_are_state,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_calls_of_features_not_granted_are_notsup, fake_setup,
+            fake_teardown),
+        cmocka_unit_test_setup_teardown(test_precedence_nosys_perm_state_notsup,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_results_not_defined_are_zero,
+                                        fake_setup_ready, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_embedder_errors_are_inval,
+                                        fake_setup_ready, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_cpuid_block, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test(test_cpuid_without_pt_announces_no_pins),
+        cmocka_unit_test(test_bad_configs_are_rejected),
+        cmocka_unit_test(test_status_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

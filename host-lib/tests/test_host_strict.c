@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/* test_host_strict.c: strict-mode violation reports, and fault injection:
+ * every fault breaks its clause and nothing breaks without it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clauses.h"
+#include "fake_host.h"
+#include "vm.h"
+
+#define BIT(n) (UINT64_C(1) << (n))
+
+static void expect_report(struct fake_fx *x, uint32_t vcpu, uint64_t nr,
+                          uint64_t a0, uint64_t a1, uint64_t a2, int64_t status,
+                          const char *clause)
+{
+    uint32_t before = x->f.violations;
+
+    assert_int_equal(fake_call(x->vm, vcpu, nr, a0, a1, a2, 0, 0, NULL),
+                     status);
+    assert_int_equal(x->f.violations, before + 1);
+    assert_string_equal(x->f.last_clause, clause);
+}
+
+static void test_strict_reports_rejections_with_clause(void **state)
+{
+    struct fake_fx *x = *state;
+
+    expect_report(x, 0, VMI_HC_TIMER_ARM, 0, 0, 0, -VMI_E_STATE,
+                  VMI__CL_G_STATE);
+    expect_report(x, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(20), 0,
+                  -VMI_E_INVAL, VMI__CL_G_FEATURES);
+    expect_report(x, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, VMI_F_TIMER, 0,
+                  -VMI_E_INVAL, VMI__CL_G_REQUIRES);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_CLOCK | VMI_F_EVENTS, 0, 0, 0, NULL),
+                     0);
+    expect_report(x, 0, 0x0999, 0, 0, 0, -VMI_E_NOSYS, VMI__CL_G_NOSYS);
+    assert_int_equal(fake_user_call(x->vm, 0, VMI_HC_CLOCK_REGISTER, 0, 0),
+                     -VMI_E_PERM);
+    assert_string_equal(x->f.last_clause, VMI__CL_G_PERM);
+    expect_report(x, 0, VMI_HC_TLB_FLUSH, 0, 0, 0, -VMI_E_NOTSUP,
+                  VMI__CL_G_NOTSUP);
+    expect_report(x, 0, VMI_HC_CLOCK_REGISTER, 0x2000, 1, 0, -VMI_E_INVAL,
+                  VMI__CL_G_VALUE);
+    expect_report(x, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, VMI_F_CLOCK, 0,
+                  -VMI_E_STATE, VMI__CL_G_TWICE);
+    expect_report(x, 0, VMI_HC_CLOCK_REGISTER, 0x2008, 0, 0, -VMI_E_ALIGN,
+                  VMI__CL_G_ALIGN);
+    expect_report(x, 0, VMI_HC_CLOCK_REGISTER, FAKE_RAM_BYTES, 0, 0,
+                  -VMI_E_FAULT, VMI__CL_G_FAULT);
+    expect_report(x, 0, VMI_HC_EVENT_SEND, 0, BIT(9), 0, -VMI_E_RANGE,
+                  VMI__CL_G_RANGE);
+    expect_report(x, 0, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, 0, -VMI_E_STATE,
+                  VMI__CL_G_BLOCK);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_SHUTDOWN, 0, 0, 0, 0, 0, NULL),
+                     0);
+    /* After SHUTDOWN a call in flight on another vCPU is no violation. */
+    uint32_t before = x->f.violations;
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_NOP, 0, 0, 0, 0, 0, NULL),
+                     -VMI_E_STATE);
+    assert_int_equal(x->f.violations, before);
+}
+
+static void test_strict_reports_reserved_struct_fields(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_vcpu_start *st = fake_gpa(&x->f, 0x5000);
+
+    memset(st, 0, sizeof(*st));
+    st->reserved0[1] = 1;
+    expect_report(x, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, -VMI_E_INVAL,
+                  VMI__CL_G_INVAL);
+}
+
+static void test_strict_reports_console_flooding(void **state)
+{
+    struct fake_fx *x = *state;
+
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(fake_call(x->vm, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 4096,
+                                   0, 0, 0, NULL),
+                         0);
+    assert_int_equal(x->f.violations, 0);
+    expect_report(x, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 100, 0, -VMI_E_AGAIN,
+                  VMI__CL_G_CONSOLE);
+}
+
+static void test_successful_calls_report_nothing(void **state)
+{
+    struct fake_fx *x = *state;
+
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NOP, 0, 0, 0, 0, 0, NULL), 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_ALL_1_0, 0, 0, 0, NULL),
+                     0);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_TIMER_CANCEL, 0, 0, 0, 0, 0, NULL), 0);
+    assert_int_equal(x->f.violations, 0);
+}
+
+static void test_not_strict_counts_but_does_not_report(void **state)
+{
+    struct fake_host *f = calloc(1, sizeof(*f));
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm;
+    struct vmi_host_stats st;
+
+    (void)state;
+    fake_init(f);
+    fake_config(f, &cfg);
+    cfg.strict = 0;
+    vm = fake_vm(f, &cfg);
+    assert_int_equal(fake_call(vm, 0, VMI_HC_TIMER_ARM, 0, 0, 0, 0, 0, NULL),
+                     -VMI_E_STATE);
+    assert_int_equal(f->violations, 0);
+    vmi_host_get_stats(vm, &st);
+    assert_int_equal(st.violations, 1);
+    assert_int_equal(st.hypercalls, 1);
+    vmi_host_vm_destroy(vm);
+    fake_fini(f);
+    free(f);
+}
+
+/* ---- fault injection ---------------------------------------------------
+ * Each scenario returns 1 when it observes the misbehaviour its fault
+ * injects.  With the fault it must, without it it must not. */
+
+static void ready(struct fake_fx *x, uint64_t features)
+{
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               features, 0, 0, 0, NULL),
+                     0);
+}
+
+static struct vmi_event_record *evrec(struct fake_fx *x, uint32_t vcpu)
+{
+    uint64_t gpa = 0x4000 + 64u * vcpu;
+
+    memset(fake_gpa(&x->f, gpa), 0, 64);
+    assert_int_equal(
+        fake_call(x->vm, vcpu, VMI_HC_EVENT_REGISTER, gpa, 32, 0, 0, 0, NULL),
+        0);
+    return fake_gpa(&x->f, gpa);
+}
+
+static int64_t hc(struct fake_fx *x, uint64_t nr, uint64_t a0, uint64_t a1,
+                  uint64_t a2, uint64_t a3, struct vmi_host_call *c)
+{
+    return fake_call(x->vm, 0, nr, a0, a1, a2, a3, 0, c);
+}
+
+static int sc_timer_early(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    hc(x, VMI_HC_TIMER_ARM, 0, vmi_host_clock_now(x->vm) + 2000000, 0, 0, NULL);
+    fake_advance(&x->f, 1500000);
+    return vmi_host_timers_fire(x->vm, 10) != 0;
+}
+
+static int sc_past_deadline_error(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    fake_advance(&x->f, 10);
+    return hc(x, VMI_HC_TIMER_ARM, 0, 1, 0, 0, NULL) != 0;
+}
+
+static int sc_cancel_not_idempotent(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return hc(x, VMI_HC_TIMER_CANCEL, 3, 0, 0, 0, NULL) != 0;
+}
+
+static int sc_negotiate_ignores_reserved(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(8) | VMI_F_CLOCK, 0, 0,
+              NULL) == 0;
+}
+
+static int sc_reserved_field_ignored(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 1, 0, 0, NULL) == 0;
+}
+
+static int sc_no_status_precedence(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_TIMER_ARM, 0, 0, 0, 0, NULL) == -VMI_E_NOTSUP;
+}
+
+static int sc_clock_version_odd(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL);
+    return r->version % 2 != 0;
+}
+
+static int sc_block_spurious_wake(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    hc(x, VMI_HC_BLOCK, vmi_host_clock_now(x->vm) + 1000000000, 0, 0, 0, &c);
+    return c.action == VMI_HOST_RESUME;
+}
+
+static int sc_pt_ignores_reserved_bits(struct fake_fx *x)
+{
+    uint64_t *t = fake_gpa(&x->f, 0x10000);
+
+    ready(x, VMI_F_ALL_1_0);
+    memset(t, 0, 4096);
+    t[3] = 0x1000 | VMI_PTE_PRESENT | BIT(60);
+    return hc(x, VMI_HC_PT_PIN, 0x10000, 1, 0, 0, NULL) == 0;
+}
+
+static int sc_release_miscount(struct fake_fx *x)
+{
+    struct vmi_mem_extent *e = fake_gpa(&x->f, 0x8000);
+    struct vmi_host_stats st;
+
+    ready(x, VMI_F_ALL_1_0);
+    e->gpa = 0x100000;
+    e->pages = 2;
+    hc(x, VMI_HC_MEM_RELEASE, 0x8000, 1, 0, 0, NULL);
+    hc(x, VMI_HC_MEM_RELEASE, 0x8000, 1, 0, 0, NULL);
+    vmi_host_get_stats(x->vm, &st);
+    return st.released_pages != 2;
+}
+
+static int sc_restore_skips_checksum(struct fake_fx *x)
+{
+    size_t len;
+    uint8_t *b = fake_save(x->vm, &len);
+    int r;
+
+    /* A valid value, but the checksum no longer matches. */
+    b[sizeof(struct vmi_save_header) + 16 +
+      offsetof(struct vmi_save_vm, clock_ns)] ^= 1;
+    r = vmi_host_restore(x->vm, b, len, NULL, 0) == 0;
+    free(b);
+    return r;
+}
+
+static int sc_console_no_rate_limit(struct fake_fx *x)
+{
+    int64_t st = 0;
+
+    for (unsigned i = 0; i < 5 && !st; i++)
+        st = hc(x, VMI_HC_CONSOLE_WRITE, 0x9000, 4096, 0, 0, NULL);
+    return st == 0;
+}
+
+static int sc_time_read_skew(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+    struct vmi_host_call c;
+    uint64_t g;
+
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL);
+    fake_advance(&x->f, 777);
+    hc(x, VMI_HC_TIME_READ, 0, 0, 0, 0, &c);
+    g = r->system_time + vmi__scale_delta(x->f.tsc - r->tsc_timestamp,
+                                          r->tsc_to_system_mul,
+                                          (int8_t)r->tsc_shift);
+    return c.rets[0] > g + 1 || c.rets[0] + 1 < g;
+}
+
+static int sc_clock_not_stable(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL);
+    return !(r->flags & VMI_CLOCK_TSC_STABLE);
+}
+
+static int sc_event_no_upcall(struct fake_fx *x)
+{
+    uint32_t vec;
+
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 1);
+    hc(x, VMI_HC_EVENT_SEND, 0, BIT(1), 4, 0, NULL);
+    return !vmi_host_take_upcall(x->vm, 1, &vec);
+}
+
+static int sc_event_register_drops_pending(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_EVENT_SEND, 0, BIT(2), 4, 0, NULL);
+    return evrec(x, 2)->pending == 0;
+}
+
+static int sc_send_ignores_exclude_self(struct fake_fx *x)
+{
+    struct vmi_event_record *r;
+
+    ready(x, VMI_F_ALL_1_0);
+    r = evrec(x, 0);
+    hc(x, VMI_HC_EVENT_SEND, 0, 0, 4,
+       VMI_VCPUSET_ALL | VMI_VCPUSET_EXCLUDE_SELF, NULL);
+    return r->pending != 0;
+}
+
+static int sc_vcpu_start_twice(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    return hc(x, VMI_HC_VCPU_START, 0, 0x5000, 0, 0, NULL) == 0;
+}
+
+static int sc_tlb_accepts_misaligned(struct fake_fx *x)
+{
+    struct vmi_tlb_range *r = fake_gpa(&x->f, 0x6000);
+
+    ready(x, VMI_F_ALL_1_0);
+    r->gva = 0x1234;
+    r->pages = 1;
+    return fake_call(x->vm, 0, VMI_HC_TLB_FLUSH, 0, 1, 0x6000, 1, 0, NULL) == 0;
+}
+
+static int sc_unpin_missing_ok(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return hc(x, VMI_HC_PT_UNPIN, 0x10000, 0, 0, 0, NULL) == 0;
+}
+
+static int sc_mem_accepts_zero_pages(struct fake_fx *x)
+{
+    struct vmi_mem_extent *e = fake_gpa(&x->f, 0x8000);
+
+    ready(x, VMI_F_ALL_1_0);
+    e->gpa = 0x100000;
+    e->pages = 0;
+    return hc(x, VMI_HC_MEM_RELEASE, 0x8000, 1, 0, 0, NULL) == 0;
+}
+
+static int sc_console_len_unchecked(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_CONSOLE_WRITE, 0x9000, 4097, 0, 0, NULL) !=
+           -VMI_E_RANGE;
+}
+
+static int sc_shutdown_status_unchecked(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_SHUTDOWN, 0, 256, 0, 0, NULL) == 0;
+}
+
+static int sc_results_not_zeroed(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    hc(x, VMI_HC_NOP, 0, 0, 0, 0, &c);
+    return (c.rets[0] | c.rets[1]) != 0;
+}
+
+static int sc_user_call_allowed(struct fake_fx *x)
+{
+    return fake_user_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, 0) !=
+           -VMI_E_PERM;
+}
+
+static int sc_negotiate_twice(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    return hc(x, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, VMI_F_CLOCK, 0, 0, NULL) ==
+           0;
+}
+
+static int sc_feature_not_enforced(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    return hc(x, VMI_HC_TLB_FLUSH, 0, 1, 0, 0, NULL) != -VMI_E_NOTSUP;
+}
+
+static int sc_cpuid_wrong_max_leaf(struct fake_fx *x)
+{
+    uint32_t b = vmi_host_cpuid_base(), r[4];
+
+    vmi_host_cpuid(x->vm, 0, b, b, r);
+    return r[0] != b + 6;
+}
+
+static int sc_version_exact_match(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_NEGOTIATE, VMI_VERSION(1, 3), 0, 0, 0, NULL) != 0;
+}
+
+static int sc_block_deadline_early(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    hc(x, VMI_HC_BLOCK, vmi_host_clock_now(x->vm) + 500000, 0, 0, 0, &c);
+    return c.action == VMI_HOST_RESUME && c.rets[0] == VMI_WAKE_DEADLINE;
+}
+
+static int sc_steal_version_odd(struct fake_fx *x)
+{
+    struct vmi_steal_record *r = fake_gpa(&x->f, 0x3000);
+
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_STEAL_REGISTER, 0x3000, 0, 0, 0, NULL);
+    return r->version % 2 != 0;
+}
+
+static int sc_pt_update_wrong_completed(struct fake_fx *x)
+{
+    struct vmi_pt_update *u = fake_gpa(&x->f, 0x20000);
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    u->pte_gpa = 0x10000; /* not pinned */
+    u->value = 0;
+    hc(x, VMI_HC_PT_UPDATE, 0x20000, 1, 0, 0, &c);
+    return c.rets[0] != 0;
+}
+
+static int sc_send_range_unchecked(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return hc(x, VMI_HC_EVENT_SEND, 0, BIT(5) | 1, 4, 0, NULL) == 0;
+}
+
+static int sc_unknown_call_ok(struct fake_fx *x)
+{
+    return hc(x, 0x0909, 0, 0, 0, 0, NULL) == 0;
+}
+
+static const struct {
+    const char *name;
+    int (*scenario)(struct fake_fx *x);
+} scenarios[] = {
+    {"timer-early", sc_timer_early},
+    {"past-deadline-error", sc_past_deadline_error},
+    {"cancel-not-idempotent", sc_cancel_not_idempotent},
+    {"negotiate-ignores-reserved", sc_negotiate_ignores_reserved},
+    {"reserved-field-ignored", sc_reserved_field_ignored},
+    {"no-status-precedence", sc_no_status_precedence},
+    {"clock-version-odd", sc_clock_version_odd},
+    {"block-spurious-wake", sc_block_spurious_wake},
+    {"pt-ignores-reserved-bits", sc_pt_ignores_reserved_bits},
+    {"release-miscount", sc_release_miscount},
+    {"restore-skips-checksum", sc_restore_skips_checksum},
+    {"console-no-rate-limit", sc_console_no_rate_limit},
+    {"time-read-skew", sc_time_read_skew},
+    {"clock-not-stable", sc_clock_not_stable},
+    {"event-no-upcall", sc_event_no_upcall},
+    {"event-register-drops-pending", sc_event_register_drops_pending},
+    {"send-ignores-exclude-self", sc_send_ignores_exclude_self},
+    {"vcpu-start-twice", sc_vcpu_start_twice},
+    {"tlb-accepts-misaligned", sc_tlb_accepts_misaligned},
+    {"unpin-missing-ok", sc_unpin_missing_ok},
+    {"mem-accepts-zero-pages", sc_mem_accepts_zero_pages},
+    {"console-len-unchecked", sc_console_len_unchecked},
+    {"shutdown-status-unchecked", sc_shutdown_status_unchecked},
+    {"results-not-zeroed", sc_results_not_zeroed},
+    {"user-call-allowed", sc_user_call_allowed},
+    {"negotiate-twice", sc_negotiate_twice},
+    {"feature-not-enforced", sc_feature_not_enforced},
+    {"cpuid-wrong-max-leaf", sc_cpuid_wrong_max_leaf},
+    {"version-exact-match", sc_version_exact_match},
+    {"block-deadline-early", sc_block_deadline_early},
+    {"steal-version-odd", sc_steal_version_odd},
+    {"pt-update-wrong-completed", sc_pt_update_wrong_completed},
+    {"send-range-unchecked", sc_send_range_unchecked},
+    {"unknown-call-ok", sc_unknown_call_ok},
+};
+
+static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)
+{
+    struct fake_fx *x = calloc(1, sizeof(*x));
+    struct vmi_host_config cfg;
+    int r;
+
+    fake_init(&x->f);
+    fake_config(&x->f, &cfg);
+    cfg.fault = fault;
+    x->vm = fake_vm(&x->f, &cfg);
+    r = fn(x);
+    vmi_host_vm_destroy(x->vm);
+    fake_fini(&x->f);
+    free(x);
+    return r;
+}
+
+static int clause_id_ok(const char *c)
+{
+    const char *p = c;
+
+    if (strncmp(p, "VMI-", 4) != 0)
+        return 0;
+    p += 4;
+    while (*p >= 'A' && *p <= 'Z')
+        p++;
+    if (p == c + 4 || *p++ != '-')
+        return 0;
+    for (int i = 0; i < 3; i++, p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return *p == '\0';
+}
+
+static void test_fault_table_is_complete_and_named(void **state)
+{
+    const char *names[64], *clauses[64];
+    unsigned n = vmi_host_faults(names, clauses, 64);
+
+    (void)state;
+    assert_true(n >= 20);
+    assert_true(n <= 64);
+    assert_int_equal(n, sizeof(scenarios) / sizeof(scenarios[0]));
+    assert_int_equal(vmi_host_faults(NULL, NULL, 0), n);
+    for (unsigned i = 0; i < n; i++) {
+        assert_true(clause_id_ok(clauses[i]));
+        for (unsigned j = 0; j < i; j++)
+            assert_string_not_equal(names[i], names[j]);
+    }
+}
+
+static void test_each_fault_breaks_its_behaviour_and_only_with_it(void **state)
+{
+    const char *names[64];
+    unsigned n = vmi_host_faults(names, NULL, 64);
+
+    (void)state;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k;
+        for (k = 0; k < n; k++)
+            if (strcmp(scenarios[k].name, names[i]) == 0)
+                break;
+        if (k == n)
+            fail_msg("fault %s has no scenario", names[i]);
+        print_message("fault %s\n", names[i]);
+        assert_int_equal(run_scenario(scenarios[k].scenario, NULL), 0);
+        assert_int_equal(run_scenario(scenarios[k].scenario, names[i]), 1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_strict_reports_rejections_with_clause, fake_setup,
+            fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_strict_reports_reserved_struct_fields, fake_setup_ready,
+            fake_teardown),
+        cmocka_unit_test_setup_teardown(test_strict_reports_console_flooding,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_successful_calls_report_nothing,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test(test_not_strict_counts_but_does_not_report),
+        cmocka_unit_test(test_fault_table_is_complete_and_named),
+        cmocka_unit_test(test_each_fault_breaks_its_behaviour_and_only_with_it),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
