@@ -176,6 +176,7 @@ static void write_blob(struct vmi_host_vm *vm, uint8_t *b, size_t len)
         put64(p + O(vmi_save_vcpu, event_gpa), v->event_gpa);
         put64(p + O(vmi_save_vcpu, steal_gpa), v->steal_gpa);
         put64(p + O(vmi_save_vcpu, steal_ns), v->steal_ns);
+        put64(p + O(vmi_save_vcpu, host_pending), v->host_pending);
         put32(p + O(vmi_save_vcpu, event_vector), v->event_vector);
         put64(p + O(vmi_save_vcpu, block_deadline_ns),
               v->blocked ? v->block_deadline : 0);
@@ -323,11 +324,13 @@ static const char *parse_vcpu(struct vmi_host_vm *vm, const uint8_t *p,
         return "unknown vCPU flags";
     if (i == 0 && !(flags & VMI_SAVE_VCPU_STARTED))
         return "vCPU 0 not started";
-    if (get32(p + O(vmi_save_vcpu, reserved0)) ||
-        get64(p + O(vmi_save_vcpu, reserved1)))
+    if (get32(p + O(vmi_save_vcpu, reserved0)))
         return "vCPU reserved field is not zero";
     v->clock_gpa = get64(p + O(vmi_save_vcpu, clock_gpa));
     v->event_gpa = get64(p + O(vmi_save_vcpu, event_gpa));
+    v->host_pending = get64(p + O(vmi_save_vcpu, host_pending));
+    if (v->host_pending && v->event_gpa != VMI_GPA_NONE)
+        return "host-held pending events on a vCPU with an event record";
     v->steal_gpa = get64(p + O(vmi_save_vcpu, steal_gpa));
     v->steal_ns = get64(p + O(vmi_save_vcpu, steal_ns));
     if (!record_ok(vm, v->clock_gpa, sizeof(struct vmi_clock_record)) ||

@@ -11,7 +11,11 @@
 void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status)
 {
     const char *clause = NULL, *what = NULL;
+    struct vmi__vcpu *v = &c->vm->vcpus[c->vcpu];
+    int again_before = v->console_again;
 
+    if (nr == VMI_HC_CONSOLE_WRITE)
+        v->console_again = status == -VMI_E_AGAIN;
     switch (-status) {
     case VMI_E_NOSYS:
         clause = VMI__CL_G_NOSYS;
@@ -68,9 +72,15 @@ void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status)
         what = "id or count beyond the announced limits";
         break;
     case VMI_E_AGAIN:
-        if (nr == VMI_HC_CONSOLE_WRITE) {
+        /*
+         * VMI-CON-007 forbids retrying at once, not hitting the limit: a
+         * guest cannot see the bucket.  A write that follows an E_AGAIN and
+         * is accepted nothing again was retried before any time passed.
+         */
+        if (nr == VMI_HC_CONSOLE_WRITE && again_before &&
+            c->call->rets[0] == 0) {
             clause = VMI__CL_G_CONSOLE;
-            what = "console output beyond the rate limit";
+            what = "console write retried at once after VMI_E_AGAIN";
         }
         break;
     default:

@@ -66,7 +66,7 @@ struct vmi__vcpu {
     uint8_t clock_sticky; /* flags kept until the next CLOCK_REGISTER */
     uint8_t upcall_due;
     uint8_t blocked;
-    uint8_t reserved;
+    uint8_t console_again; /* last CONSOLE_WRITE answered VMI_E_AGAIN */
     uint64_t host_pending; /* events set while no record is registered */
     uint64_t steal_ns;
     uint64_t steal_version;

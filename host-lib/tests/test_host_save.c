@@ -142,6 +142,39 @@ static void test_save_round_trip_is_identical(void **state)
     free(b);
 }
 
+/* VMI-SAV-005: events the host holds for a vCPU without an event record
+ * survive a save and restore and reach the record registered afterwards. */
+static void test_host_held_pending_events_survive_restore(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_vm *vm2;
+    size_t len;
+    uint8_t *blob;
+    char why[128];
+    struct vmi_event_record *rec = fake_gpa(&x->f, EVR + 192);
+
+    /* vCPU 3 has no event record: the IPI is held by the host. */
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_EVENT_SEND, 0, 1u << 3, 9, 0, 0, NULL), 0);
+    blob = fake_save(x->vm, &len);
+    vm2 = fresh(&x->f);
+    assert_int_equal(vmi_host_restore(vm2, blob, len, why, sizeof(why)), 0);
+    memset(rec, 0, sizeof(*rec));
+    assert_int_equal(
+        fake_call(vm2, 3, VMI_HC_EVENT_REGISTER, EVR + 192, 42, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(rec->pending, UINT64_C(1) << 9);
+    /* A blob claiming host-held events on a vCPU with a record is refused. */
+    size_t at = section(blob, len, VMI_SAVE_SECTION_VCPU);
+    uint64_t gpa = EVR, bits = 1;
+    memcpy(blob + at + offsetof(struct vmi_save_vcpu, event_gpa), &gpa, 8);
+    memcpy(blob + at + offsetof(struct vmi_save_vcpu, host_pending), &bits, 8);
+    fix_crc(blob, len);
+    expect_bad(x->vm, blob, len, -VMI_E_INVAL);
+    vmi_host_vm_destroy(vm2);
+    free(blob);
+}
+
 static void test_restore_continues_clock_and_sets_guest_stopped(void **state)
 {
     struct fake_fx *x = *state;
@@ -289,8 +322,9 @@ static void test_restore_rejects_each_bad_field(void **state)
         {"vector", VMI_SAVE_SECTION_VCPU, C(event_vector), 4, 16, -VMI_E_INVAL},
         {"vcpu reserved0", VMI_SAVE_SECTION_VCPU, C(reserved0), 4, 1,
          -VMI_E_INVAL},
-        {"vcpu reserved1", VMI_SAVE_SECTION_VCPU, 160 + C(reserved1), 8, 1,
-         -VMI_E_INVAL},
+        /* vCPU 2 has an event record: the host holds nothing for it. */
+        {"host_pending with a record", VMI_SAVE_SECTION_VCPU,
+         160 + C(host_pending), 8, 1, -VMI_E_INVAL},
         {"deadline without block", VMI_SAVE_SECTION_VCPU, C(block_deadline_ns),
          8, 5, -VMI_E_INVAL},
         {"timer id", VMI_SAVE_SECTION_TIMERS, TM(timer), 4, 64, -VMI_E_INVAL},
@@ -419,6 +453,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(fn, fake_setup_ready, fake_teardown)
     const struct CMUnitTest tests[] = {
         T(test_save_round_trip_is_identical),
+        T(test_host_held_pending_events_survive_restore),
         T(test_restore_continues_clock_and_sets_guest_stopped),
         T(test_save_small_buffer_is_limit),
         T(test_restore_rejects_every_truncation),

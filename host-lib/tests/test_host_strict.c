@@ -88,8 +88,35 @@ static void test_strict_reports_console_flooding(void **state)
                                    0, 0, 0, NULL),
                          0);
     assert_int_equal(x->f.violations, 0);
+    /* Hitting the limit is no violation: the guest cannot see the bucket. */
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 100, 0, 0, 0, NULL),
+        -VMI_E_AGAIN);
+    assert_int_equal(x->f.violations, 0);
+    /* Retrying at once, with nothing accepted, is (VMI-CON-007). */
     expect_report(x, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 100, 0, -VMI_E_AGAIN,
                   VMI__CL_G_CONSOLE);
+}
+
+static void test_strict_console_paced_retry_is_no_violation(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call call;
+
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(fake_call(x->vm, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 4096,
+                                   0, 0, 0, NULL),
+                         0);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 4096, 0, 0, 0, NULL),
+        -VMI_E_AGAIN);
+    /* The guest waits 10 ms: the bucket refills, part of the retry fits. */
+    fake_advance(&x->f, 10000000);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_CONSOLE_WRITE, 0x9000, 4096, 0, 0, 0, &call),
+        -VMI_E_AGAIN);
+    assert_true(call.rets[0] > 0);
+    assert_int_equal(x->f.violations, 0);
 }
 
 static void test_successful_calls_report_nothing(void **state)
@@ -558,6 +585,9 @@ int main(void)
             fake_teardown),
         cmocka_unit_test_setup_teardown(
             test_strict_reports_reserved_struct_fields, fake_setup_ready,
+            fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_strict_console_paced_retry_is_no_violation, fake_setup,
             fake_teardown),
         cmocka_unit_test_setup_teardown(test_strict_reports_console_flooding,
                                         fake_setup, fake_teardown),

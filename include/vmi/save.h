@@ -149,8 +149,11 @@ struct vmi_save_vcpu {
     uint32_t reserved0;
     /* Deadline of a BLOCK in progress (VMI_SAVE_VCPU_BLOCKED). */
     uint64_t block_deadline_ns;
-    /* Zero. */
-    uint64_t reserved1;
+    /*
+     * Events set pending while the vCPU had no event record, kept by the host;
+     * zero when event_gpa is not VMI_GPA_NONE.
+     */
+    uint64_t host_pending;
 };
 VMI_ABI_SIZE(struct vmi_save_vcpu, 64);
 VMI_ABI_OFFSET(struct vmi_save_vcpu, vcpu, 0);
@@ -162,7 +165,7 @@ VMI_ABI_OFFSET(struct vmi_save_vcpu, steal_ns, 32);
 VMI_ABI_OFFSET(struct vmi_save_vcpu, event_vector, 40);
 VMI_ABI_OFFSET(struct vmi_save_vcpu, reserved0, 44);
 VMI_ABI_OFFSET(struct vmi_save_vcpu, block_deadline_ns, 48);
-VMI_ABI_OFFSET(struct vmi_save_vcpu, reserved1, 56);
+VMI_ABI_OFFSET(struct vmi_save_vcpu, host_pending, 56);
 
 /* One armed timer. */
 struct vmi_save_timer {
