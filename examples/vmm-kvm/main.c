@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ static const char usage[] =
     "  --kernel-irqchip     deliver upcalls through KVM's in-kernel local\n"
     "                       APIC (KVM_SIGNAL_MSI) instead of KVM_INTERRUPT;\n"
     "                       does not work on KVM-PVM\n"
+    "  --pagetable          also offer the page-table profile (VMI_F_PT)\n"
     "  --quiet              no vmi-run messages on a normal guest exit\n"
     "  --stats              print exit and hypercall counts, RSS drop\n"
     "  --help               this text\n"
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
         {"timers", required_argument, 0, 'T'},
         {"quiet", no_argument, 0, 'q'},
         {"kernel-irqchip", no_argument, 0, 'K'},
+        {"pagetable", no_argument, 0, 'P'},
         {"stats", no_argument, 0, 'x'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -121,6 +124,9 @@ int main(int argc, char **argv)
             break;
         case 's':
             o.strict = 1;
+            break;
+        case 'P':
+            o.pagetable = 1;
             break;
         case 'S':
             o.save_file = optarg;
@@ -183,6 +189,12 @@ int main(int argc, char **argv)
         return VMM_EXIT_ERROR;
     }
 
+    /*
+     * Timer wake-ups (host timers, BLOCK deadlines) inherit this slack; the
+     * default 50 us doubles the guest's timer lateness (vmi-bench measured
+     * 95 us -> 44 us median on KVM-PVM).
+     */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     if (vmm_create(&vm, &o, why, sizeof(why)) != 0 ||
         (o.restore_file
              ? vmm_snapshot_restore(&vm, o.restore_file, why, sizeof(why))

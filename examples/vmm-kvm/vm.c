@@ -708,8 +708,14 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
     cfg.timer_count = o->timer_count;
     cfg.ram_bytes = vm->ram_bytes;
     cfg.tsc_hz = vm->tsc_hz;
-    cfg.features =
-        VMI_PROFILE_CORE_FEATURES; /* no page-table profile: KVM pages */
+    /*
+     * KVM pages the guest with EPT/NPT, so the page-table profile is an
+     * option (--pagetable): host-lib then validates and writes the guest's
+     * own page-table entries, which the hardware walks as usual.
+     */
+    cfg.features = VMI_PROFILE_CORE_FEATURES;
+    if (o->pagetable)
+        cfg.features |= VMI_PROFILE_PAGETABLE_FEATURES;
     cfg.transports = VMI_TRANSPORT_PORTIO;
     cfg.port = VMM_DOORBELL_PORT;
     cfg.tsc_stable = 1; /* one TSC offset for every vCPU, set below */

@@ -38,6 +38,7 @@ struct vmm_opts {
     uint64_t console_flood_bytes;
     uint32_t timer_count;
     int kernel_irqchip; /* 1: in-kernel LAPIC + KVM_SIGNAL_MSI */
+    int pagetable;      /* 1: also offer the page-table profile (VMI_F_PT) */
 };
 
 /* Saved per-vCPU KVM state (snapshot). */
