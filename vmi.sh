@@ -21,6 +21,7 @@ PACKAGES=(
   gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu # ABI layout
   binutils-i686-linux-gnu binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu
   qemu-system-x86                                      # Multiboot portability
+  libssl-dev                                           # SHA-256 of conformance images
   gnuplot-nox                                          # benchmark plots
   clang-format                                         # style check
 )

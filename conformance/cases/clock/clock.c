@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/* clock.c: cases for the clock record, TIME_READ, wall clock and steal time. */
+#include "../cases.h"
+
+TEST(clk_register_rejects_bad_arguments)
+{
+    struct vmi_clock_record *c = vmi_conform_alloc(t, 64, 32);
+    uint64_t g = vmi_conform_gpa(t, c);
+    uint64_t end = t->be->ram_end;
+
+    VMI_CHECK_ST("VMI-CLK-023", CALL2(t, VMI_HC_CLOCK_REGISTER, g, 1, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-CLK-023",
+                 CALL2(t, VMI_HC_CLOCK_REGISTER, g, UINT64_C(1) << 63, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-CLK-025", CALL2(t, VMI_HC_CLOCK_REGISTER, g + 8, 0, NULL),
+                 -VMI_E_ALIGN);
+    VMI_CHECK_ST("VMI-CLK-025",
+                 CALL2(t, VMI_HC_CLOCK_REGISTER, g + 16, 0, NULL),
+                 -VMI_E_ALIGN);
+    VMI_CHECK_ST("VMI-CLK-026",
+                 CALL2(t, VMI_HC_CLOCK_REGISTER, GPA_OUTSIDE, 0, NULL),
+                 -VMI_E_FAULT);
+    if (end)
+        VMI_CHECK_ST("VMI-CLK-026",
+                     CALL2(t, VMI_HC_CLOCK_REGISTER, end, 0, NULL),
+                     -VMI_E_FAULT);
+    /* Nothing was registered by the rejected calls. */
+    VMI_CHECK_EQ("VMI-CLK-026", c->version, 0);
+}
+
+TEST(clk_register_writes_complete_even_record_at_once)
+{
+    struct vmi_clock_record *c = vmi_conform_alloc(t, 32, 32);
+    uint32_t v;
+
+    vmi_conform_memset(c, 0xA5, sizeof(*c));
+    VMI_REQUIRE_ST(
+        "VMI-CLK-027",
+        CALL2(t, VMI_HC_CLOCK_REGISTER, vmi_conform_gpa(t, c), 0, NULL), 0);
+    v = vmi_conform_load32(&c->version);
+    VMI_CHECK("VMI-CLK-027", (v & 1) == 0);
+    VMI_CHECK("VMI-CLK-027",
+              (c->flags & VMI_CLOCK_INVALID) || c->tsc_to_system_mul != 0);
+    VMI_CHECK_EQ("VMI-GEN-004", c->reserved0, 0);
+    VMI_CHECK("VMI-GEN-004", c->reserved1[0] == 0 && c->reserved1[1] == 0);
+    VMI_CHECK("VMI-CLK-006",
+              (int8_t)c->tsc_shift >= -31 && (int8_t)c->tsc_shift <= 31);
+    VMI_CHECK("VMI-CLK-021",
+              !(c->flags & VMI_CLOCK_INVALID) || c->tsc_to_system_mul == 0);
+    VMI_CHECK_EQ("VMI-CLK-020", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+}
+
+TEST(clk_record_and_time_read_agree)
+{
+    struct vmi_clock_record *c = cases_clock(t);
+    uint64_t a, b, m;
+    int i, ok = 1, ordered = 1;
+
+    VMI_REQUIRE("VMI-CLK-031", c != NULL);
+    for (i = 0; i < 20; i++) {
+        if (cases_read_record(t, c, &a))
+            break;
+        m = vmi_conform_time(t);
+        if (cases_read_record(t, c, &b))
+            break;
+        if (m + 1 < a || m > b + 1)
+            ok = 0;
+        if (b < a)
+            ordered = 0;
+    }
+    VMI_CHECK("VMI-CLK-031", i == 20 && ok);
+    VMI_CHECK("VMI-CLK-030", i == 20 && ok);
+    VMI_CHECK("VMI-CLK-001", ordered);
+    VMI_CHECK("VMI-CLK-004", i == 20);
+}
+
+TEST(clk_time_read_without_record_and_monotonic)
+{
+    uint64_t r[2], last = 0;
+    int i, mono = 1, ok = 1;
+
+    for (i = 0; i < 200; i++) {
+        if (CALL0(t, VMI_HC_TIME_READ, r) != 0)
+            ok = 0;
+        if (r[0] < last)
+            mono = 0;
+        last = r[0];
+    }
+    VMI_CHECK("VMI-CLK-032", ok);
+    VMI_CHECK("VMI-CLK-001", mono);
+}
+
+TEST(clk_record_reads_monotonic)
+{
+    struct vmi_clock_record *c = cases_clock(t);
+    uint64_t ns, last = 0;
+    int i, mono = 1;
+
+    VMI_REQUIRE("VMI-CLK-001", c != NULL);
+    for (i = 0; i < 500; i++) {
+        if (cases_read_record(t, c, &ns))
+            ns = vmi_conform_time(t);
+        if (ns < last)
+            mono = 0;
+        last = ns;
+    }
+    VMI_CHECK("VMI-CLK-001", mono);
+}
+
+TEST(clk_unregister_stops_writes)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    struct vmi_clock_record *c = cases_clock(t), *d;
+    struct vmi_clock_record copy;
+
+    VMI_REQUIRE("VMI-CLK-024", c != NULL);
+    VMI_CHECK_ST("VMI-CLK-024",
+                 CALL2(t, VMI_HC_CLOCK_REGISTER, VMI_GPA_NONE, 0, NULL), 0);
+    vmi_conform_memcpy(&copy, c, sizeof(copy));
+    sim->clock_update(vmi_conform_sim_ctx(t), 0);
+    VMI_CHECK("VMI-CLK-024",
+              c->version == copy.version && c->system_time == copy.system_time);
+    /* Moving the record: the old one is no longer written. */
+    c = cases_clock(t);
+    d = vmi_conform_alloc(t, 32, 32);
+    VMI_REQUIRE("VMI-CLK-028", c != NULL && d != NULL);
+    VMI_CHECK_ST(
+        "VMI-CLK-028",
+        CALL2(t, VMI_HC_CLOCK_REGISTER, vmi_conform_gpa(t, d), 0, NULL), 0);
+    vmi_conform_memcpy(&copy, c, sizeof(copy));
+    sim->clock_update(vmi_conform_sim_ctx(t), 0);
+    sim->advance_ns(vmi_conform_sim_ctx(t), 1000000);
+    VMI_CHECK("VMI-CLK-028",
+              c->version == copy.version && c->system_time == copy.system_time);
+    VMI_CHECK("VMI-CLK-028", d->version != 0 && (d->version & 1) == 0);
+}
+
+TEST(clk_update_bumps_version_by_even_steps)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    struct vmi_clock_record *c = cases_clock(t);
+    uint32_t v0, v1, v2;
+
+    VMI_REQUIRE("VMI-CLK-007", c != NULL);
+    v0 = c->version;
+    sim->clock_update(vmi_conform_sim_ctx(t), 0);
+    v1 = c->version;
+    sim->clock_update(vmi_conform_sim_ctx(t), 0);
+    v2 = c->version;
+    VMI_CHECK("VMI-CLK-007", v1 != v0 && v2 != v1);
+    VMI_CHECK("VMI-CLK-008", (v1 & 1) == 0 && (v2 & 1) == 0);
+    VMI_CHECK("VMI-CLK-009", v1 - v0 == 2 && v2 - v1 == 2);
+}
+
+TEST(clk_read_racing_an_update_stays_monotonic)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    struct vmi_clock_record *c = cases_clock(t);
+    uint64_t ns, last = 0;
+    int i, mono = 1;
+
+    VMI_REQUIRE("VMI-CLK-001", c != NULL);
+    for (i = 0; i < 20; i++) {
+        /* The host rewrites the record between the reader's two reads. */
+        sim->race_clock_update(vmi_conform_sim_ctx(t), 1, 0);
+        if (cases_read_record(t, c, &ns))
+            ns = vmi_conform_time(t);
+        if (ns < last)
+            mono = 0;
+        last = ns;
+    }
+    VMI_CHECK("VMI-CLK-001", mono);
+    VMI_CHECK("VMI-CLK-008", (c->version & 1) == 0);
+}
+
+TEST(clk_stable_flag_set_when_host_guarantees)
+{
+    struct vmi_clock_record *c = cases_clock(t);
+
+    /* The simulator's vCPUs share one virtual TSC: stable. */
+    VMI_REQUIRE("VMI-CLK-017", c != NULL);
+    VMI_CHECK("VMI-CLK-017", c->flags & VMI_CLOCK_TSC_STABLE);
+}
+
+TEST(clk_migration_sets_guest_stopped_and_freezes_clock)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    struct vmi_clock_record *c = cases_clock(t);
+    uint64_t before, after, rec;
+
+    VMI_REQUIRE("VMI-CLK-019", c != NULL);
+    before = vmi_conform_time(t);
+    VMI_REQUIRE("VMI-CLK-003", sim->migrate(vmi_conform_sim_ctx(t),
+                                            UINT64_C(30000000000)) == 0);
+    after = vmi_conform_time(t);
+    VMI_CHECK("VMI-CLK-003", after >= before);
+    VMI_CHECK("VMI-CLK-003", after - before < UINT64_C(1000000000));
+    VMI_CHECK("VMI-CLK-019", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK("VMI-CLK-019", (c->version & 1) == 0);
+    VMI_CHECK("VMI-CLK-001", cases_read_record(t, c, &rec) == 0 &&
+                                 rec >= before && rec + 1 >= after);
+    /* Still set until this vCPU registers again. */
+    sim->clock_update(vmi_conform_sim_ctx(t), 0);
+    VMI_CHECK("VMI-CLK-020", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK_ST(
+        "VMI-CLK-020",
+        CALL2(t, VMI_HC_CLOCK_REGISTER, vmi_conform_gpa(t, c), 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-CLK-020", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+}
+
+TEST(wck_offset_gives_plausible_wall_clock)
+{
+    uint64_t r[2], r2[2];
+
+    VMI_REQUIRE_ST("VMI-WCK-001", CALL0(t, VMI_HC_TIME_READ, r), 0);
+    VMI_REQUIRE_ST("VMI-WCK-001", CALL0(t, VMI_HC_TIME_READ, r2), 0);
+    /* After 2020-01-01 and before 2200: a UTC wall clock, not zero. */
+    VMI_CHECK("VMI-WCK-001", r[0] + r[1] > UINT64_C(1577836800000000000) &&
+                                 r[0] + r[1] < UINT64_C(7258118400000000000));
+    VMI_CHECK("VMI-WCK-001",
+              r2[0] + r2[1] >= r[0] + r[1] ||
+                  (r[0] + r[1]) - (r2[0] + r2[1]) < UINT64_C(1000000000));
+}
+
+/* ---- steal time ------------------------------------------------------------
+ */
+
+TEST(stl_register_rejects_bad_arguments)
+{
+    struct vmi_steal_record *s = vmi_conform_alloc(t, 128, 64);
+    uint64_t g = vmi_conform_gpa(t, s);
+
+    VMI_CHECK_ST("VMI-STL-001", CALL2(t, VMI_HC_STEAL_REGISTER, g, 1, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-STL-003",
+                 CALL2(t, VMI_HC_STEAL_REGISTER, g + 32, 0, NULL),
+                 -VMI_E_ALIGN);
+    VMI_CHECK_ST("VMI-STL-004",
+                 CALL2(t, VMI_HC_STEAL_REGISTER, GPA_OUTSIDE, 0, NULL),
+                 -VMI_E_FAULT);
+    VMI_CHECK_ST(
+        "VMI-STL-004",
+        CALL2(t, VMI_HC_STEAL_REGISTER, UINT64_C(0xFFFFFFFFFFFFFFC0), 0, NULL),
+        -VMI_E_FAULT);
+    VMI_CHECK_ST("VMI-STL-002",
+                 CALL2(t, VMI_HC_STEAL_REGISTER, VMI_GPA_NONE, 0, NULL), 0);
+}
+
+TEST(stl_register_writes_zeroed_even_record)
+{
+    struct vmi_steal_record *s = vmi_conform_alloc(t, 64, 64);
+
+    vmi_conform_memset(s, 0x5A, sizeof(*s));
+    VMI_REQUIRE_ST(
+        "VMI-STL-005",
+        CALL2(t, VMI_HC_STEAL_REGISTER, vmi_conform_gpa(t, s), 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-STL-005", s->steal_ns, 0);
+    VMI_CHECK_EQ("VMI-STL-005", s->version & 1, 0);
+    VMI_CHECK("VMI-GEN-004", s->reserved0[0] == 0 && s->reserved1[0] == 0 &&
+                                 s->reserved1[10] == 0);
+}
+
+TEST(stl_accounted_time_accumulates)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    struct vmi_steal_record *s = vmi_conform_alloc(t, 64, 64);
+    uint32_t v0;
+
+    VMI_REQUIRE_ST(
+        "VMI-STL-005",
+        CALL2(t, VMI_HC_STEAL_REGISTER, vmi_conform_gpa(t, s), 0, NULL), 0);
+    v0 = s->version;
+    sim->steal_account(vmi_conform_sim_ctx(t), 0, 5000);
+    VMI_CHECK_EQ("VMI-STL-008", s->steal_ns, 5000);
+    VMI_CHECK("VMI-STL-006", (s->version & 1) == 0 && s->version - v0 == 2);
+    sim->steal_account(vmi_conform_sim_ctx(t), 0, 7);
+    VMI_CHECK_EQ("VMI-STL-007", s->steal_ns, 5007);
+    /* Unregistered: no more writes. */
+    VMI_CHECK_ST("VMI-STL-002",
+                 CALL2(t, VMI_HC_STEAL_REGISTER, VMI_GPA_NONE, 0, NULL), 0);
+    sim->steal_account(vmi_conform_sim_ctx(t), 0, 100);
+    VMI_CHECK_EQ("VMI-STL-002", s->steal_ns, 5007);
+}
+
+#define CLK(name, cl, fl, feat)                                                \
+    {                                                                          \
+#name, cl, VMI_PROFILE_CORE, (fl), (feat), 1, 2000, name               \
+    }
+
+static const struct vmi_conform_test tests[] = {
+    CLK(clk_register_rejects_bad_arguments,
+        "VMI-CLK-023 VMI-CLK-025 VMI-CLK-026", 0, VMI_F_CLOCK),
+    CLK(clk_register_writes_complete_even_record_at_once,
+        "VMI-CLK-027 VMI-CLK-006 VMI-CLK-021 VMI-CLK-020 VMI-GEN-004", 0,
+        VMI_F_CLOCK),
+    CLK(clk_record_and_time_read_agree,
+        "VMI-CLK-001 VMI-CLK-004 VMI-CLK-030 VMI-CLK-031", 0, VMI_F_CLOCK),
+    CLK(clk_time_read_without_record_and_monotonic, "VMI-CLK-001 VMI-CLK-032",
+        0, VMI_F_CLOCK),
+    CLK(clk_record_reads_monotonic, "VMI-CLK-001", 0, VMI_F_CLOCK),
+    CLK(clk_unregister_stops_writes, "VMI-CLK-024 VMI-CLK-028", VMI_CONFORM_SIM,
+        VMI_F_CLOCK),
+    CLK(clk_update_bumps_version_by_even_steps,
+        "VMI-CLK-007 VMI-CLK-008 VMI-CLK-009", VMI_CONFORM_SIM, VMI_F_CLOCK),
+    CLK(clk_read_racing_an_update_stays_monotonic, "VMI-CLK-001 VMI-CLK-008",
+        VMI_CONFORM_SIM, VMI_F_CLOCK),
+    CLK(clk_stable_flag_set_when_host_guarantees, "VMI-CLK-017",
+        VMI_CONFORM_SIM, VMI_F_CLOCK),
+    CLK(clk_migration_sets_guest_stopped_and_freezes_clock,
+        "VMI-CLK-001 VMI-CLK-003 VMI-CLK-019 VMI-CLK-020", VMI_CONFORM_SIM,
+        VMI_F_CLOCK),
+    CLK(wck_offset_gives_plausible_wall_clock, "VMI-WCK-001", 0, VMI_F_CLOCK),
+    CLK(stl_register_rejects_bad_arguments,
+        "VMI-STL-001 VMI-STL-002 VMI-STL-003 VMI-STL-004", 0, VMI_F_STEAL),
+    CLK(stl_register_writes_zeroed_even_record, "VMI-STL-005 VMI-GEN-004", 0,
+        VMI_F_STEAL),
+    CLK(stl_accounted_time_accumulates,
+        "VMI-STL-002 VMI-STL-005 VMI-STL-006 VMI-STL-007 VMI-STL-008",
+        VMI_CONFORM_SIM, VMI_F_STEAL),
+};
+
+AREA(vmi_conform_area_clock, "clock", tests);

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86.c: cases that need a real x86-64 vCPU: register preservation across
+ * the port-I/O transport, the resume point, non-call port accesses and the
+ * entry state of a started vCPU (VMI-CALL, VMI-CPU).  Not applicable on the
+ * simulator, where there are no guest registers.
+ */
+#include "../cases.h"
+
+#if defined(__x86_64__)
+
+/* Register block: in = values before the OUT, out = after. */
+struct regs {
+    uint64_t rbx, rcx, rdx, r8, r9, r10, r11, r12, r13, r14, r15, rbp;
+    uint64_t rax, rdi, rsi, flags;
+};
+
+/*
+ * One port-I/O call with every general-purpose register loaded from `in`
+ * (RAX = nr, RDI/RSI = the first arguments, RDX = the port) and every one
+ * stored to `out` afterwards, RFLAGS with CF set before the call.
+ */
+static void raw_call(const struct regs *in, struct regs *out)
+{
+    __asm__ volatile("push %%rbp\n\t"
+                     "push %%rbx\n\t"
+                     "push %%r12\n\t"
+                     "push %%r13\n\t"
+                     "push %%r14\n\t"
+                     "push %%r15\n\t"
+                     "push %%rsi\n\t" /* out */
+                     "mov %%rdi, %%rax\n\t"
+                     "mov 0(%%rax), %%rbx\n\t"
+                     "mov 8(%%rax), %%rcx\n\t"
+                     "mov 16(%%rax), %%rdx\n\t"
+                     "mov 24(%%rax), %%r8\n\t"
+                     "mov 32(%%rax), %%r9\n\t"
+                     "mov 40(%%rax), %%r10\n\t"
+                     "mov 48(%%rax), %%r11\n\t"
+                     "mov 56(%%rax), %%r12\n\t"
+                     "mov 64(%%rax), %%r13\n\t"
+                     "mov 72(%%rax), %%r14\n\t"
+                     "mov 80(%%rax), %%r15\n\t"
+                     "mov 88(%%rax), %%rbp\n\t"
+                     "mov 104(%%rax), %%rdi\n\t"
+                     "mov 112(%%rax), %%rsi\n\t"
+                     "mov 96(%%rax), %%rax\n\t"
+                     "stc\n\t"
+                     "out %%eax, %%dx\n\t"
+                     "pushfq\n\t"
+                     "xchg %%rax, 8(%%rsp)\n\t" /* rax <-> out pointer */
+                     "mov %%rbx, 0(%%rax)\n\t"
+                     "mov %%rcx, 8(%%rax)\n\t"
+                     "mov %%rdx, 16(%%rax)\n\t"
+                     "mov %%r8, 24(%%rax)\n\t"
+                     "mov %%r9, 32(%%rax)\n\t"
+                     "mov %%r10, 40(%%rax)\n\t"
+                     "mov %%r11, 48(%%rax)\n\t"
+                     "mov %%r12, 56(%%rax)\n\t"
+                     "mov %%r13, 64(%%rax)\n\t"
+                     "mov %%r14, 72(%%rax)\n\t"
+                     "mov %%r15, 80(%%rax)\n\t"
+                     "mov %%rbp, 88(%%rax)\n\t"
+                     "mov %%rdi, 104(%%rax)\n\t"
+                     "mov %%rsi, 112(%%rax)\n\t"
+                     "pop %%rbx\n\t" /* flags */
+                     "mov %%rbx, 120(%%rax)\n\t"
+                     "pop %%rbx\n\t" /* the status */
+                     "mov %%rbx, 96(%%rax)\n\t"
+                     "pop %%r15\n\t"
+                     "pop %%r14\n\t"
+                     "pop %%r13\n\t"
+                     "pop %%r12\n\t"
+                     "pop %%rbx\n\t"
+                     "pop %%rbp\n\t"
+                     :
+                     : "D"(in), "S"(out)
+                     : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory",
+                       "cc");
+}
+
+static int portio(struct vmi_conform_t *t)
+{
+    if (!(t->g->info.transports & VMI_TRANSPORT_PORTIO)) {
+        vmi_conform_skip(t, "host does not announce the port-I/O transport");
+        return 0;
+    }
+    return 1;
+}
+
+TEST(call_registers_preserved_across_portio)
+{
+    struct regs in, out;
+    uint64_t *p = (uint64_t *)&in;
+    uint32_t i;
+    int same = 1;
+
+    if (!portio(t))
+        return;
+    for (i = 0; i < sizeof(in) / 8; i++)
+        p[i] = UINT64_C(0x1111111111111111) * (i + 1);
+    in.rdx = t->g->info.port;
+    in.rax = VMI_HC_NOP;
+    vmi_conform_memset(&out, 0, sizeof(out));
+    raw_call(&in, &out);
+    VMI_CHECK_EQ("VMI-CALL-007", out.rax, 0);
+    same = out.rbx == in.rbx && out.rcx == in.rcx && out.rdx == in.rdx &&
+           out.r8 == in.r8 && out.r9 == in.r9 && out.r10 == in.r10 &&
+           out.r11 == in.r11 && out.r12 == in.r12 && out.r13 == in.r13 &&
+           out.r14 == in.r14 && out.r15 == in.r15 && out.rbp == in.rbp;
+    VMI_CHECK("VMI-CALL-003", same);
+    VMI_CHECK("VMI-CALL-003", out.flags & 1); /* CF kept */
+    /* The guest's own OUT instruction made the call: no host code. */
+    VMI_CHECK("VMI-CALL-015", out.rdi == 0 && out.rsi == 0);
+}
+
+TEST(call_resumes_after_the_trapping_instruction)
+{
+    struct regs in, out;
+    uint64_t r[2];
+
+    if (!portio(t))
+        return;
+    /* A call with an effect that a second execution would change. */
+    VMI_REQUIRE_ST(
+        "VMI-CALL-004",
+        CALL5(t, VMI_HC_TIMER_ARM, 9, UINT64_C(1) << 62, 0, 1, 0, NULL), 0);
+    vmi_conform_memset(&in, 0, sizeof(in));
+    in.rdx = t->g->info.port;
+    in.rax = VMI_HC_TIMER_CANCEL;
+    in.rdi = 9;
+    raw_call(&in, &out);
+    VMI_CHECK_EQ("VMI-CALL-004", out.rax, 0);
+    VMI_CHECK_EQ("VMI-CALL-004", out.rdi, 1); /* ran once: was armed */
+    VMI_CHECK_ST("VMI-CALL-004", CALL1(t, VMI_HC_TIMER_CANCEL, 9, r), 0);
+    VMI_CHECK_EQ("VMI-CALL-004", r[0], 0);
+}
+
+TEST(call_doorbell_ignores_other_access_widths)
+{
+    uint64_t rax = VMI_HC_TIME_READ, rdi = 0x1234;
+    uint16_t port = t->g->info.port;
+
+    if (!portio(t))
+        return;
+    /* 8- and 16-bit OUTs of a call number are not calls. */
+    __asm__ volatile("outb %%al, %%dx" : "+a"(rax), "+D"(rdi) : "d"(port));
+    VMI_CHECK("VMI-CALL-014", rax == VMI_HC_TIME_READ && rdi == 0x1234);
+    __asm__ volatile("outw %%ax, %%dx" : "+a"(rax), "+D"(rdi) : "d"(port));
+    VMI_CHECK("VMI-CALL-014", rax == VMI_HC_TIME_READ && rdi == 0x1234);
+    VMI_CHECK_ST("VMI-CALL-014", CALL0(t, VMI_HC_NOP, NULL), 0);
+}
+
+struct cpu_state {
+    uint64_t cr0, cr4, efer;
+    uint16_t cs, ss, ds;
+    uint8_t gdt[10], idt[10];
+};
+
+static void read_state(struct cpu_state *s)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("mov %%cr0, %0" : "=r"(s->cr0));
+    __asm__ volatile("mov %%cr4, %0" : "=r"(s->cr4));
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000080u));
+    s->efer = ((uint64_t)hi << 32) | lo;
+    __asm__ volatile("mov %%cs, %0" : "=r"(s->cs));
+    __asm__ volatile("mov %%ss, %0" : "=r"(s->ss));
+    __asm__ volatile("mov %%ds, %0" : "=r"(s->ds));
+    __asm__ volatile("sgdt %0" : "=m"(s->gdt));
+    __asm__ volatile("sidt %0" : "=m"(s->idt));
+}
+
+static void worker_state(struct vmi_conform_t *t, void *arg)
+{
+    (void)t;
+    read_state(arg);
+}
+
+TEST(cpu_started_vcpu_inherits_control_state)
+{
+    struct cpu_state a, b;
+    uint32_t id, i;
+    int same = 1;
+
+    vmi_conform_memset(&a, 0, sizeof(a));
+    vmi_conform_memset(&b, 0, sizeof(b));
+    VMI_REQUIRE("VMI-CPU-010", vmi_conform_vcpu_any(t, &id) == 0);
+    read_state(&a);
+    VMI_REQUIRE("VMI-CPU-010",
+                vmi_conform_vcpu_run(t, id, worker_state, &b) == 0);
+    for (i = 0; i < 10; i++)
+        same &= a.gdt[i] == b.gdt[i] && a.idt[i] == b.idt[i];
+    VMI_CHECK("VMI-CPU-010",
+              a.cr0 == b.cr0 && a.cr4 == b.cr4 && a.efer == b.efer);
+    VMI_CHECK("VMI-CPU-010", a.cs == b.cs && a.ss == b.ss && a.ds == b.ds);
+    VMI_CHECK("VMI-CPU-010", same);
+}
+
+#define X86(name, cl, feat, vc)                                                \
+    {                                                                          \
+#name, cl, VMI_PROFILE_CORE, VMI_CONFORM_REAL, (feat), (vc), 2000,     \
+            name                                                               \
+    }
+
+static const struct vmi_conform_test tests[] = {
+    X86(call_registers_preserved_across_portio,
+        "VMI-CALL-003 VMI-CALL-007 VMI-CALL-015", 0, 1),
+    X86(call_resumes_after_the_trapping_instruction, "VMI-CALL-004",
+        VMI_F_TIMER, 1),
+    X86(call_doorbell_ignores_other_access_widths, "VMI-CALL-014", 0, 1),
+    X86(cpu_started_vcpu_inherits_control_state, "VMI-CPU-010", VMI_F_VCPU, 2),
+};
+
+#else
+static const struct vmi_conform_test tests[] = {
+    {"x86_only_cases_not_built", "VMI-CALL-003", VMI_PROFILE_CORE,
+     VMI_CONFORM_REAL, 0, 1, 1, NULL},
+};
+#endif
+
+AREA(vmi_conform_area_x86, "x86", tests);

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* discovery.c: cases for x86 CPUID discovery (VMI-DSC). */
+#include "../cases.h"
+
+TEST(dsc_signature_found_in_scan_range)
+{
+    uint32_t r[4], b;
+
+    vmi_conform_cpuid(t, 1, r);
+    VMI_CHECK("VMI-DSC-005", r[2] & (1u << 31));
+    b = cases_cpuid_base(t);
+    VMI_REQUIRE("VMI-DSC-002", b != 0);
+    VMI_CHECK("VMI-DSC-001", b % 0x100 == 0 && b >= VMI_CPUID_SCAN_FIRST &&
+                                 b <= VMI_CPUID_SCAN_LAST);
+    vmi_conform_cpuid(t, b, r);
+    VMI_CHECK("VMI-DSC-003", r[0] >= b + 6 && r[0] < b + 0x100);
+}
+
+TEST(dsc_leaf_above_block_returns_zeros)
+{
+    uint32_t r[4], b = cases_cpuid_base(t), top, leaf;
+
+    VMI_REQUIRE("VMI-DSC-004", b != 0);
+    vmi_conform_cpuid(t, b, r);
+    top = r[0];
+    for (leaf = top + 1; leaf < b + 0x100 && leaf < top + 4; leaf++) {
+        vmi_conform_cpuid(t, leaf, r);
+        VMI_CHECK("VMI-DSC-004", (r[0] | r[1] | r[2] | r[3]) == 0);
+    }
+    vmi_conform_cpuid(t, b + 0xFF, r);
+    VMI_CHECK("VMI-DSC-004",
+              top >= b + 0xFF || (r[0] | r[1] | r[2] | r[3]) == 0);
+}
+
+TEST(dsc_version_leaf_encodes_implemented_range)
+{
+    uint32_t r[4], b = cases_cpuid_base(t);
+
+    VMI_REQUIRE("VMI-DSC-007", b != 0);
+    vmi_conform_cpuid(t, b + VMI_CPUID_VERSION, r);
+    VMI_CHECK("VMI-DSC-007", r[1] <= r[0]);
+    VMI_CHECK("VMI-GEN-007",
+              VMI_VERSION_MAJOR(r[0]) >= 1 && VMI_VERSION_MAJOR(r[1]) <= 1);
+    VMI_CHECK("VMI-DSC-008",
+              (r[2] & ~(VMI_TRANSPORT_VMCALL | VMI_TRANSPORT_VMMCALL |
+                        VMI_TRANSPORT_PORTIO | VMI_TRANSPORT_HVC)) == 0);
+    VMI_CHECK("VMI-DSC-010",
+              r[2] & (VMI_TRANSPORT_VMCALL | VMI_TRANSPORT_VMMCALL |
+                      VMI_TRANSPORT_PORTIO));
+    if (r[2] & VMI_TRANSPORT_PORTIO)
+        VMI_CHECK("VMI-DSC-009", (r[3] >> 16) == 0 && (r[3] & 0xFFFF) != 0);
+    else
+        VMI_CHECK("VMI-DSC-009", 1);
+}
+
+TEST(dsc_features_offered_are_defined_and_closed)
+{
+    static const uint64_t req[8] = {
+        VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
+        VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
+        VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
+    };
+    uint32_t r[4], b = cases_cpuid_base(t), i;
+    uint64_t f;
+
+    VMI_REQUIRE("VMI-DSC-011", b != 0);
+    vmi_conform_cpuid(t, b + VMI_CPUID_FEATURES, r);
+    f = r[0] | (uint64_t)r[1] << 32;
+    VMI_CHECK("VMI-DSC-011", (f & ~VMI_F_ALL_1_0) == 0);
+    for (i = 0; i < 8; i++)
+        if (f & (UINT64_C(1) << i))
+            VMI_CHECK("VMI-DSC-012", (f & req[i]) == req[i]);
+    VMI_CHECK("VMI-DSC-012", 1);
+    VMI_CHECK("VMI-DSC-013", r[2] >= 1);
+    if (r[3] & VMI_PROFILE_CORE)
+        VMI_CHECK("VMI-DSC-014",
+                  (f & VMI_PROFILE_CORE_FEATURES) == VMI_PROFILE_CORE_FEATURES);
+    if (r[3] & VMI_PROFILE_PAGETABLE)
+        VMI_CHECK("VMI-DSC-014", (f & VMI_PROFILE_PAGETABLE_FEATURES) ==
+                                         VMI_PROFILE_PAGETABLE_FEATURES &&
+                                     (r[3] & VMI_PROFILE_CORE));
+    if (r[3] & VMI_PROFILE_MIGRATION)
+        VMI_CHECK("VMI-DSC-014", r[3] & VMI_PROFILE_CORE);
+    /* Only defined profile bits; a 1.0 host claims at least core. */
+    VMI_CHECK("VMI-GEN-010",
+              (r[3] & ~(uint32_t)(VMI_PROFILE_CORE | VMI_PROFILE_PAGETABLE |
+                                  VMI_PROFILE_MIGRATION)) == 0 &&
+                  (r[3] & VMI_PROFILE_CORE));
+    VMI_CHECK("VMI-DSC-014", 1);
+}
+
+TEST(dsc_limits_match_offered_features)
+{
+    uint32_t r[4], l[4], b = cases_cpuid_base(t);
+    uint64_t f;
+
+    VMI_REQUIRE("VMI-DSC-015", b != 0);
+    vmi_conform_cpuid(t, b + VMI_CPUID_FEATURES, r);
+    f = r[0] | (uint64_t)r[1] << 32;
+    vmi_conform_cpuid(t, b + VMI_CPUID_LIMITS, l);
+    VMI_CHECK("VMI-DSC-015", l[0] >= 1);
+    VMI_CHECK("VMI-DSC-016", !(f & VMI_F_TIMER) || l[1] >= 1);
+    VMI_CHECK("VMI-DSC-017", l[2] >= 1);
+    VMI_CHECK("VMI-DSC-018", (f & VMI_F_PT) ? l[3] >= 1 : l[3] == 0);
+}
+
+TEST(dsc_vendor_string_printable_nul_padded)
+{
+    uint32_t r[4], b = cases_cpuid_base(t), i, j;
+    char s[48];
+    int nul = 0, ok = 1;
+
+    VMI_REQUIRE("VMI-DSC-019", b != 0);
+    for (i = 0; i < 3; i++) {
+        vmi_conform_cpuid(t, b + VMI_CPUID_VENDOR0 + i, r);
+        for (j = 0; j < 16; j++)
+            s[i * 16 + j] = (char)(r[j / 4] >> (8 * (j % 4)));
+    }
+    for (i = 0; i < 48; i++) {
+        if (!s[i])
+            nul = 1;
+        else if (nul || s[i] < 0x20 || s[i] > 0x7e)
+            ok = 0;
+    }
+    VMI_CHECK("VMI-DSC-019", ok && s[0] != 0);
+}
+
+TEST(dsc_leaves_identical_on_every_vcpu_and_over_time)
+{
+    uint32_t b = cases_cpuid_base(t), i, k;
+    uint32_t a[7][4], c[4];
+    int same = 1;
+
+    VMI_REQUIRE("VMI-DSC-006", b != 0);
+    for (i = 0; i < 7; i++)
+        vmi_conform_cpuid(t, b + i, a[i]);
+    for (k = 0; k < 3; k++)
+        for (i = 0; i < 7; i++) {
+            vmi_conform_cpuid(t, b + i, c);
+            if (c[0] != a[i][0] || c[1] != a[i][1] || c[2] != a[i][2] ||
+                c[3] != a[i][3])
+                same = 0;
+        }
+    VMI_CHECK("VMI-DSC-006", same);
+}
+
+#define DSC(name, cl)                                                          \
+    {                                                                          \
+#name, cl, VMI_PROFILE_CORE, VMI_CONFORM_PRENEG, 0, 1, 1000, name      \
+    }
+
+static const struct vmi_conform_test tests[] = {
+    DSC(dsc_signature_found_in_scan_range, "VMI-DSC-001 VMI-DSC-002 "
+                                           "VMI-DSC-003 VMI-DSC-005"),
+    DSC(dsc_leaf_above_block_returns_zeros, "VMI-DSC-004"),
+    DSC(dsc_version_leaf_encodes_implemented_range,
+        "VMI-DSC-007 VMI-DSC-008 VMI-DSC-009 VMI-DSC-010 VMI-GEN-007"),
+    DSC(dsc_features_offered_are_defined_and_closed,
+        "VMI-DSC-011 VMI-DSC-012 VMI-DSC-013 VMI-DSC-014 VMI-GEN-010"),
+    DSC(dsc_limits_match_offered_features,
+        "VMI-DSC-015 VMI-DSC-016 VMI-DSC-017 VMI-DSC-018"),
+    DSC(dsc_vendor_string_printable_nul_padded, "VMI-DSC-019"),
+    DSC(dsc_leaves_identical_on_every_vcpu_and_over_time, "VMI-DSC-006"),
+};
+
+AREA(vmi_conform_area_discovery, "discovery", tests);

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/* event.c: cases for event records, EVENT_SEND and BLOCK (VMI-EVT). */
+#include "../cases.h"
+
+#define BIT(n) (UINT64_C(1) << (n))
+
+TEST(evt_register_rejects_bad_arguments)
+{
+    struct vmi_event_record *e = vmi_conform_alloc(t, 128, 64);
+    uint64_t g = vmi_conform_gpa(t, e);
+
+    VMI_CHECK_ST("VMI-EVT-013", CALL3(t, VMI_HC_EVENT_REGISTER, g, 40, 1, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-015",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g + 32, 40, 0, NULL),
+                 -VMI_E_ALIGN);
+    VMI_CHECK_ST("VMI-EVT-016",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, GPA_OUTSIDE, 40, 0, NULL),
+                 -VMI_E_FAULT);
+    VMI_CHECK_ST("VMI-EVT-016",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, UINT64_C(0xFFFFFFFFFFFFFFC0),
+                       40, 0, NULL),
+                 -VMI_E_FAULT);
+    VMI_CHECK_ST("VMI-EVT-017", CALL3(t, VMI_HC_EVENT_REGISTER, g, 31, 0, NULL),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-017",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, 256, 0, NULL),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-017",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, BIT(32) | 40, 0, NULL),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-017",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, 255, 0, NULL), 0);
+    VMI_CHECK_ST("VMI-EVT-014",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 7, 0, NULL), 0);
+}
+
+TEST(evt_send_rejects_bad_arguments)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint32_t n = t->g->info.vcpu_count;
+
+    VMI_REQUIRE("VMI-EVT-020", e != NULL);
+    VMI_CHECK_ST("VMI-EVT-020", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, 4, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-020",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, BIT(40), NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-021",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, VMI_VCPUSET_ALL, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-021",
+                 CALL4(t, VMI_HC_EVENT_SEND, 64, 0, 3, VMI_VCPUSET_ALL, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-022", CALL4(t, VMI_HC_EVENT_SEND, 1, 1, 3, 0, NULL),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-023", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 64, 0, NULL),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-023",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, 1, BIT(32), 0, NULL),
+                 -VMI_E_RANGE);
+    if (n < 64)
+        VMI_CHECK_ST("VMI-EVT-024",
+                     CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(n) | 1, 3, 0, NULL),
+                     -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-024",
+                 CALL4(t, VMI_HC_EVENT_SEND, ((uint64_t)n + 64) & ~UINT64_C(63),
+                       1, 3, 0, NULL),
+                 -VMI_E_RANGE);
+    VMI_CHECK_EQ("VMI-EVT-024", cases_pending(e), 0);
+}
+
+TEST(evt_send_to_self_sets_pending)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+
+    VMI_REQUIRE("VMI-EVT-025", e != NULL);
+    VMI_CHECK_ST("VMI-EVT-025", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 5, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(e), BIT(5));
+    VMI_CHECK_ST("VMI-EVT-025",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, 0, 6, VMI_VCPUSET_ALL, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(e), BIT(5) | BIT(6));
+    VMI_CHECK_ST(
+        "VMI-EVT-025",
+        CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 7, VMI_VCPUSET_EXCLUDE_SELF, NULL),
+        0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(e), BIT(5) | BIT(6));
+    /* The host only sets bits: a second send keeps the guest's clears. */
+    cases_clear(e, BIT(5));
+    VMI_CHECK_ST("VMI-EVT-001", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 63, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-001", cases_pending(e), BIT(6) | BIT(63));
+    VMI_CHECK_EQ("VMI-EVT-002", cases_pending(e) & BIT(6), BIT(6));
+}
+
+TEST(evt_mask_never_written_by_host)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+
+    VMI_REQUIRE("VMI-EVT-005", e != NULL);
+    vmi_conform_store64(&e->mask, UINT64_C(0x00FF00FF00FF00F0));
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 4, 0, NULL);
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 9, 0, NULL);
+    CALL5(t, VMI_HC_TIMER_ARM, 0, 0, 0, 10, 0, NULL);
+    VMI_CHECK_EQ("VMI-EVT-005", vmi_conform_load64(&e->mask),
+                 UINT64_C(0x00FF00FF00FF00F0));
+    VMI_CHECK_EQ("VMI-EVT-002", cases_pending(e), BIT(4) | BIT(9) | BIT(10));
+}
+
+static void worker_register(struct vmi_conform_t *t, void *arg)
+{
+    CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, arg), 41, 0, NULL);
+}
+
+static void worker_unregister(struct vmi_conform_t *t, void *arg)
+{
+    (void)arg;
+    CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 41, 0, NULL);
+}
+
+TEST(evt_send_reaches_other_vcpu)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    struct vmi_event_record *w = vmi_conform_alloc(t, 64, 64);
+    struct vmi_event_record *w2 = vmi_conform_alloc(t, 64, 64);
+    uint32_t id;
+
+    VMI_REQUIRE("VMI-EVT-025", e != NULL && w != NULL && w2 != NULL);
+    VMI_REQUIRE("VMI-EVT-025", vmi_conform_vcpu_any(t, &id) == 0);
+    VMI_REQUIRE("VMI-EVT-025",
+                vmi_conform_vcpu_run(t, id, worker_register, w) == 0);
+    vmi_conform_store64(&w->pending, 0);
+    VMI_CHECK_ST("VMI-EVT-025",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(id), 11, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(w), BIT(11));
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(e), 0);
+    VMI_CHECK_ST("VMI-EVT-025",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, 0, 12,
+                       VMI_VCPUSET_ALL | VMI_VCPUSET_EXCLUDE_SELF, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(w), BIT(11) | BIT(12));
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(e), 0);
+    /* Delivered bits stay in the old record; a new one starts empty. */
+    VMI_REQUIRE("VMI-EVT-018",
+                vmi_conform_vcpu_run(t, id, worker_unregister, NULL) == 0);
+    VMI_REQUIRE("VMI-EVT-018",
+                vmi_conform_vcpu_run(t, id, worker_register, w2) == 0);
+    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(w2), 0);
+    /* The worker's old record memory, reused by vCPU 0: nothing leaks in. */
+    VMI_REQUIRE("VMI-EVT-014",
+                vmi_conform_vcpu_run(t, id, worker_unregister, NULL) == 0);
+    vmi_conform_memset(w, 0, sizeof(*w));
+    VMI_REQUIRE_ST(
+        "VMI-EVT-014",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, w), 40, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-014", cases_pending(w), 0);
+}
+
+struct on_worker {
+    struct vmi_clock_record *clock;
+    struct vmi_event_record *events;
+};
+
+/* Runs on the secondary vCPU: the VM's agreement holds there too. */
+static void worker_calls(struct vmi_conform_t *t, void *arg)
+{
+    struct on_worker *w = arg;
+    uint64_t a, b, ns = 0;
+    int rd;
+
+    a = vmi_conform_time(t);
+    VMI_CHECK("VMI-VER-008", a != 0);
+    VMI_CHECK_ST(
+        "VMI-VER-008",
+        CALL2(t, VMI_HC_CLOCK_REGISTER, vmi_conform_gpa(t, w->clock), 0, NULL),
+        0);
+    VMI_CHECK_ST("VMI-CALL-011",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, w->events),
+                       41, 0, NULL),
+                 0);
+    rd = cases_read_record(t, w->clock, &ns);
+    b = vmi_conform_time(t);
+    /* The record describes this vCPU's TSC: it agrees with TIME_READ. */
+    VMI_CHECK("VMI-CLK-005", rd == 0 && ns + 1 >= a && ns <= b + 1);
+    VMI_CHECK_ST("VMI-CALL-011", CALL0(t, VMI_HC_NOP, NULL), 0);
+}
+
+TEST(ver_agreement_applies_to_secondary_vcpus)
+{
+    struct on_worker w;
+    uint32_t id;
+
+    w.clock = vmi_conform_alloc(t, 32, 32);
+    w.events = vmi_conform_alloc(t, 64, 64);
+    VMI_REQUIRE("VMI-VER-008", w.clock && w.events);
+    VMI_REQUIRE("VMI-VER-008", vmi_conform_vcpu_any(t, &id) == 0);
+    VMI_REQUIRE("VMI-VER-008",
+                vmi_conform_vcpu_run(t, id, worker_calls, &w) == 0);
+    VMI_CHECK_ST("VMI-CALL-011",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, UINT64_C(1) << id, 2, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-CALL-011", cases_pending(w.events), UINT64_C(1) << 2);
+}
+
+TEST(evt_send_to_unstarted_vcpu_allowed)
+{
+    uint32_t id;
+
+    VMI_REQUIRE("VMI-EVT-026", vmi_conform_vcpu_fresh(t, &id) == 0);
+    VMI_CHECK_ST("VMI-EVT-026",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(id), 13, 0, NULL), 0);
+    VMI_CHECK("VMI-CPU-016", !t->be->vcpu_is_started(t->be->ctx, id));
+    VMI_CHECK("VMI-CPU-002", !t->be->vcpu_is_started(t->be->ctx, id));
+}
+
+TEST(evt_register_ors_kept_pending_bits)
+{
+    struct vmi_event_record *e = vmi_conform_alloc(t, 64, 64);
+
+    uint64_t r[2];
+
+    /* No record registered: the bit is kept host-side. */
+    VMI_REQUIRE_ST("VMI-EVT-009",
+                   CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 17, 0, NULL), 0);
+    /* A plain sleep meanwhile does not consume it. */
+    VMI_CHECK_ST("VMI-EVT-009",
+                 CALL2(t, VMI_HC_BLOCK, vmi_conform_time(t) + 100000, 0, r), 0);
+    VMI_REQUIRE_ST(
+        "VMI-EVT-018",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), 40, 0, NULL), 0);
+    VMI_CHECK("VMI-EVT-009", cases_pending(e) & BIT(17));
+    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(e), BIT(17));
+}
+
+static void rereg(struct vmi_conform_t *t, uint32_t self)
+{
+    struct vmi_event_record *a = cases_events(t, 40);
+    struct vmi_event_record *b = vmi_conform_alloc(t, 64, 64);
+
+    VMI_REQUIRE("VMI-EVT-018", a && b);
+    VMI_REQUIRE_ST("VMI-EVT-025",
+                   CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 11, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(a), BIT(11));
+    VMI_REQUIRE_ST("VMI-EVT-014",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 0, 0, NULL),
+                   0);
+    /* Unregistered: a new event is kept host-side, the old record alone. */
+    VMI_REQUIRE_ST("VMI-EVT-009",
+                   CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 13, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-014", cases_pending(a), BIT(11));
+    /* Delivered into the old record: the bit stays there, not host-side. */
+    VMI_REQUIRE_ST(
+        "VMI-EVT-018",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b), 40, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(b), BIT(13));
+    VMI_CHECK_EQ("VMI-EVT-014", cases_pending(a), BIT(11));
+}
+
+TEST(evt_reregistration_does_not_resend_delivered_bits)
+{
+    rereg(t, 0);
+}
+
+static void rereg_on_worker(struct vmi_conform_t *t, void *arg)
+{
+    rereg(t, *(uint32_t *)arg);
+}
+
+TEST(evt_reregistration_on_secondary_vcpu)
+{
+    uint32_t id;
+
+    VMI_REQUIRE("VMI-EVT-018", vmi_conform_vcpu_any(t, &id) == 0);
+    VMI_REQUIRE("VMI-EVT-018",
+                vmi_conform_vcpu_run(t, id, rereg_on_worker, &id) == 0);
+}
+
+TEST(evt_unregistered_record_never_written)
+{
+    struct vmi_event_record *x = vmi_conform_alloc(t, 64, 64);
+    uint64_t r[2];
+
+    VMI_REQUIRE("VMI-EVT-014", x != NULL);
+    /* A kept bit, delivered at registration, cleared by the guest. */
+    VMI_REQUIRE_ST("VMI-EVT-009", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 6, 0, r),
+                   0);
+    VMI_REQUIRE_ST(
+        "VMI-EVT-018",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, x), 40, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(x), UINT64_C(1) << 6);
+    cases_clear(x, ~UINT64_C(0));
+    VMI_REQUIRE_ST("VMI-EVT-014",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 40, 0, NULL),
+                   0);
+    vmi_conform_memset(x, 0, sizeof(*x));
+    /* Calls that touch nothing of events: the old record stays zero. */
+    CALL0(t, VMI_HC_NOP, r);
+    CALL0(t, VMI_HC_TIME_READ, r);
+    CALL2(t, VMI_HC_CLOCK_REGISTER, GPA_OUTSIDE, 0, r);
+    CALL2(t, VMI_HC_BLOCK, 0, 0, r);
+    VMI_CHECK_EQ("VMI-EVT-014", cases_pending(x), 0);
+    /* And the delivered bit is not kept any more. */
+    VMI_REQUIRE_ST(
+        "VMI-EVT-018",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, x), 40, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(x), 0);
+}
+
+TEST(evt_block_argument_and_state_checks)
+{
+    uint64_t r[2] = {0, 0};
+
+    VMI_CHECK_ST("VMI-EVT-027", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, r),
+                 -VMI_E_STATE);
+    VMI_CHECK_ST("VMI-EVT-028", CALL2(t, VMI_HC_BLOCK, 0, 1, r), -VMI_E_INVAL);
+    /* STATE precedes INVAL. */
+    VMI_CHECK_ST("VMI-STS-003", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 1, r),
+                 -VMI_E_STATE);
+    /* A plain sleep without a record is allowed. */
+    VMI_CHECK_ST("VMI-EVT-030", CALL2(t, VMI_HC_BLOCK, 0, 0, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-030", r[0], VMI_WAKE_DEADLINE);
+}
+
+TEST(evt_block_returns_at_once_when_pending_or_past)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint64_t r[2] = {0, 0}, now;
+
+    VMI_REQUIRE("VMI-EVT-029", e != NULL);
+    VMI_REQUIRE_ST("VMI-EVT-029", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL),
+                   0);
+    now = vmi_conform_time(t);
+    VMI_CHECK_ST("VMI-EVT-029", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, r),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-029", r[0], VMI_WAKE_EVENT);
+    /* A masked pending event does not wake; a past deadline does. */
+    vmi_conform_store64(&e->mask, BIT(3));
+    VMI_CHECK_ST("VMI-EVT-030", CALL2(t, VMI_HC_BLOCK, now, 0, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-030", r[0], VMI_WAKE_DEADLINE);
+    VMI_CHECK_ST("VMI-EVT-030", CALL2(t, VMI_HC_BLOCK, 0, 0, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-030", r[0], VMI_WAKE_DEADLINE);
+    vmi_conform_store64(&e->mask, 0);
+    VMI_CHECK_ST("VMI-EVT-032", CALL2(t, VMI_HC_BLOCK, 0, 0, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-032", r[0], VMI_WAKE_EVENT);
+}
+
+TEST(evt_block_deadline_never_early)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint64_t r[2] = {0, 0}, dl;
+
+    VMI_REQUIRE("VMI-EVT-033", e != NULL);
+    dl = vmi_conform_time(t) + 500000;
+    VMI_REQUIRE_ST("VMI-EVT-031", CALL2(t, VMI_HC_BLOCK, dl, 0, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-032", r[0], VMI_WAKE_DEADLINE);
+    VMI_CHECK("VMI-EVT-033", vmi_conform_time(t) >= dl);
+    /* Neither reason held before that: no return in between. */
+    VMI_CHECK("VMI-EVT-031", vmi_conform_time(t) >= dl || cases_pending(e));
+    VMI_CHECK("VMI-EVT-031", cases_pending(e) == 0);
+}
+
+TEST(evt_upcall_due_only_on_unmasked_transition)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_event_record *e = cases_events(t, 77);
+    uint32_t vec = 0;
+
+    VMI_REQUIRE("VMI-EVT-006", e != NULL);
+    while (sim->take_upcall(ctx, 0, &vec))
+        ;
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 8, 0, NULL);
+    VMI_CHECK("VMI-EVT-006", sim->take_upcall(ctx, 0, &vec) == 1);
+    VMI_CHECK_EQ("VMI-EVT-006", vec, 77);
+    VMI_CHECK_EQ("VMI-EVT-007", vec, 77);
+    /* Already pending: no new upcall. */
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 8, 0, NULL);
+    VMI_CHECK_EQ("VMI-EVT-006", sim->take_upcall(ctx, 0, &vec), 0);
+    /* Masked: pending but no upcall; unmasking raises none. */
+    vmi_conform_store64(&e->mask, BIT(9));
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 9, 0, NULL);
+    VMI_CHECK_EQ("VMI-EVT-006", sim->take_upcall(ctx, 0, &vec), 0);
+    VMI_CHECK("VMI-EVT-006", cases_pending(e) & BIT(9));
+    vmi_conform_store64(&e->mask, 0);
+    CALL0(t, VMI_HC_NOP, NULL);
+    VMI_CHECK_EQ("VMI-EVT-010", sim->take_upcall(ctx, 0, &vec), 0);
+    /* Guest clears a bit, a new send raises a new upcall. */
+    cases_clear(e, BIT(8));
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 8, 0, NULL);
+    VMI_CHECK_EQ("VMI-EVT-006", sim->take_upcall(ctx, 0, &vec), 1);
+}
+
+#define EVT(name, cl, fl, feat, vc)                                            \
+    {                                                                          \
+#name, cl, VMI_PROFILE_CORE, (fl), VMI_F_EVENTS | (feat), (vc), 2000,  \
+            name                                                               \
+    }
+
+static const struct vmi_conform_test tests[] = {
+    EVT(evt_register_rejects_bad_arguments,
+        "VMI-EVT-013 VMI-EVT-014 VMI-EVT-015 VMI-EVT-016 VMI-EVT-017", 0, 0, 1),
+    EVT(evt_send_rejects_bad_arguments,
+        "VMI-EVT-020 VMI-EVT-021 VMI-EVT-022 VMI-EVT-023 VMI-EVT-024", 0, 0, 1),
+    EVT(evt_send_to_self_sets_pending, "VMI-EVT-001 VMI-EVT-002 VMI-EVT-025", 0,
+        0, 1),
+    EVT(evt_mask_never_written_by_host, "VMI-EVT-002 VMI-EVT-005", 0,
+        VMI_F_TIMER, 1),
+    EVT(evt_send_reaches_other_vcpu, "VMI-EVT-014 VMI-EVT-018 VMI-EVT-025", 0,
+        VMI_F_VCPU, 2),
+    EVT(ver_agreement_applies_to_secondary_vcpus,
+        "VMI-VER-008 VMI-CALL-011 VMI-CLK-005", 0, VMI_F_VCPU | VMI_F_CLOCK, 2),
+    EVT(evt_send_to_unstarted_vcpu_allowed,
+        "VMI-EVT-026 VMI-CPU-002 VMI-CPU-016", 0, 0, 2),
+    EVT(evt_register_ors_kept_pending_bits, "VMI-EVT-009 VMI-EVT-018", 0, 0, 1),
+    EVT(evt_reregistration_does_not_resend_delivered_bits,
+        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025", 0, 0, 1),
+    EVT(evt_reregistration_on_secondary_vcpu,
+        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025", 0, VMI_F_VCPU, 2),
+    EVT(evt_unregistered_record_never_written,
+        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018", 0, 0, 1),
+    EVT(evt_block_argument_and_state_checks,
+        "VMI-EVT-027 VMI-EVT-028 VMI-EVT-030 VMI-STS-003", 0, 0, 1),
+    EVT(evt_block_returns_at_once_when_pending_or_past,
+        "VMI-EVT-029 VMI-EVT-030 VMI-EVT-032", 0, 0, 1),
+    EVT(evt_block_deadline_never_early, "VMI-EVT-031 VMI-EVT-032 VMI-EVT-033",
+        0, 0, 1),
+    EVT(evt_upcall_due_only_on_unmasked_transition,
+        "VMI-EVT-006 VMI-EVT-007 VMI-EVT-010", VMI_CONFORM_SIM, 0, 1),
+};
+
+AREA(vmi_conform_area_event, "event", tests);
