@@ -44,10 +44,12 @@ static const char usage[] =
     "                         hypervisor; sim: host-lib in process; auto\n"
     "                         (default): vm when /dev/kvm and vmi-run work\n"
     "  --hypervisor CMD       hypervisor command line, the image path is\n"
-    "                         appended (default: vmi-run --vcpus 4)\n"
+    "                         appended (default: vmi-run --vcpus 4\n"
+    "                         --pagetable)\n"
     "  --image FILE           conformance guest image (default: built one)\n"
     "  --profile P            core, core+pagetable, core+migration, all\n"
-    "                         (default: all on sim, core on a hypervisor)\n"
+    "                         (default: all on sim, core+pagetable on the\n"
+    "                         default vmi-run, core on --hypervisor)\n"
     "  --out DIR              write report.json, report.xml, report.html\n"
     "  --requirements FILE    requirements.json (clause list and text)\n"
     "  --timeout SECONDS      whole VM run (default 60)\n"
@@ -941,8 +943,15 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
+    /*
+     * Default profile: everything the simulator can drive; on the reference
+     * vmi-run (started below with --pagetable) core and the page-table
+     * profile; on another hypervisor core, unless --profile says more.
+     */
     if (!o.profile)
-        o.profile = !strcmp(run.backend, "sim") ? "all" : "core";
+        o.profile = !strcmp(run.backend, "sim") ? "all"
+                    : o.hypervisor              ? "core"
+                                                : "core+pagetable";
     if (parse_profile(o.profile, &run.profiles) != 0) {
         fprintf(stderr, "vmi-conform: unknown profile %s\n", o.profile);
         return 2;
@@ -964,7 +973,7 @@ int main(int argc, char **argv)
             printf("vmi-conform: /dev/kvm is not usable; use --backend sim\n");
             return 77;
         }
-        snprintf(vmcmd, sizeof(vmcmd), "%s --vcpus 4 --quiet",
+        snprintf(vmcmd, sizeof(vmcmd), "%s --vcpus 4 --pagetable --quiet",
                  VMI_CONFORM_DEFAULT_VMI_RUN);
         run.hypervisor = o.hypervisor ? o.hypervisor : vmcmd;
         run.image = o.image ? o.image : VMI_CONFORM_DEFAULT_IMAGE;
