@@ -13,7 +13,7 @@
  *
  * Command line: tests=MASK (BT_* bits), n=SAMPLES, vcpus_park=1 (start the
  * other vCPUs and park them in HLT), mem_off=MIB mem_len=MIB (release
- * region), timers_max=N.
+ * region), timers_max=N, pt_n=SAMPLES (per PT_UPDATE batch size).
  *
  * Output lines (one per figure):
  *   VMIB <name> mode=<cpl0|cpl3> n=<samples> batch=<ops per sample>
@@ -33,6 +33,7 @@
 #define BT_MEM 0x010u    /* memory release */
 #define BT_TLB 0x020u    /* remote TLB flush of N vCPUs vs N singles */
 #define BT_SMP 0x040u    /* hypercall + timer cost with the VM's vCPUs */
+#define BT_PT 0x080u     /* PT_UPDATE per entry at batch 1, 8, 64, 512 */
 
 #define EMPTY_PORT 0x0514u /* no device: vmi-run ignores OUTs to it */
 #define MAX_SAMPLES 4096u
@@ -220,6 +221,74 @@ static uint64_t loop_clock(uint64_t arg)
             uint64_t ns = 0;
 
             vmi_guest_clock_read_inline(P.rec, counter, 0, &ns, 0);
+            acc += ns;
+        }
+        P.buf[i] = tsc() - t0;
+    }
+    sink = acc;
+    return 0;
+}
+
+/*
+ * EXPERIMENT (not guest-lib): vmi_guest_clock_read_inline with one change
+ * in the scaling, a branch to a single 64x64->128 multiply when tsc_shift
+ * <= 0 (shift right, the usual case for GHz TSCs) instead of the general
+ * 128-bit variable left shift.  The seqlock (version, loads, fence,
+ * re-check) is copied unchanged; the result is identical for every shift.
+ */
+static inline uint64_t exp_clock_scale(uint64_t delta, uint32_t mul,
+                                       int8_t shift)
+{
+    if (__builtin_expect(shift <= 0, 1)) {
+        unsigned r = (unsigned)(-(int)shift);
+
+        if (r > 63u)
+            r = 63u;
+        return (uint64_t)(((unsigned __int128)(delta >> r) * mul) >> 32);
+    }
+    return vmi_guest_clock_scale(delta, mul, shift);
+}
+
+static inline int exp_clock_read(const struct vmi_clock_record *rec,
+                                 uint64_t *ns)
+{
+    const volatile struct vmi_clock_record *r = rec;
+    uint32_t v1, v2 = 0, mul = 0;
+    uint64_t ts = 0, sys = 0, t = 0;
+    int8_t shift = 0;
+    uint8_t fl = 0;
+
+    do {
+        v1 = __atomic_load_n(&rec->version, __ATOMIC_ACQUIRE);
+        if (v1 & 1u)
+            continue;
+        t = counter(0);
+        ts = r->tsc_timestamp;
+        sys = r->system_time;
+        mul = r->tsc_to_system_mul;
+        shift = (int8_t)r->tsc_shift;
+        fl = r->flags;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        v2 = __atomic_load_n(&rec->version, __ATOMIC_RELAXED);
+    } while ((v1 & 1u) || v1 != v2);
+    if ((fl & VMI_CLOCK_INVALID) || mul == 0)
+        return -VMI_E_STATE;
+    *ns = sys + exp_clock_scale(t - ts, mul, shift);
+    return 0;
+}
+
+static uint64_t loop_clock_exp(uint64_t arg)
+{
+    uint64_t acc = 0;
+
+    (void)arg;
+    for (uint32_t i = 0; i < P.n; i++) {
+        uint64_t t0 = tsc();
+
+        for (uint32_t j = 0; j < P.batch; j++) {
+            uint64_t ns = 0;
+
+            exp_clock_read(P.rec, &ns);
             acc += ns;
         }
         P.buf[i] = tsc() - t0;
@@ -456,6 +525,9 @@ static void bench_clock(uint32_t n)
     run_user(loop_clock, 0);
     P.name = "clock_read";
     run_user(report, 0);
+    run_user(loop_clock_exp, 0);
+    P.name = "clock_read_exp";
+    run_user(report, 0);
     /* CPL0 (emulated here): one read per sample. */
     P.n = n / 8 ? n / 8 : 1;
     P.batch = 1;
@@ -616,6 +688,96 @@ static uint32_t start_others(uint32_t count)
     return count;
 }
 
+/* ---- page-table profile: PT_UPDATE per entry ------------------------------
+ */
+
+#define PT_ENTRIES 512u
+#define PT_FRAMES 0x1000000ull /* 16 MiB: frames the entries point at */
+
+static uint64_t pt_table[PT_ENTRIES] __attribute__((aligned(4096)));
+static struct vmi_pt_update pt_upd[PT_ENTRIES] __attribute__((aligned(16)));
+static uint64_t pt_samples[4][MAX_SAMPLES / 4];
+
+/*
+ * One sample: `entries` writes into the pinned table in PT_UPDATE calls
+ * of `batch` entries each, restarting after VMI_E_AGAIN as a kernel must.
+ * Raw port-I/O calls: what a guest kernel's PTE path would issue.
+ */
+static uint64_t pt_sample(uint32_t batch, uint32_t entries)
+{
+    uint64_t t0 = tsc();
+
+    for (uint32_t off = 0; off < entries; off += batch) {
+        uint64_t done = 0;
+        int64_t st;
+
+        do {
+            st = hc(VMI_HC_PT_UPDATE, (uint64_t)(uintptr_t)&pt_upd[off], batch,
+                    done, 0, 0, &done);
+        } while (st == -VMI_E_AGAIN);
+        if (st)
+            rt_panic("bench: PT_UPDATE batch %u at %u: %s", batch, off,
+                     vmi_guest_status_name(st));
+    }
+    return tsc() - t0;
+}
+
+/*
+ * PT_UPDATE cost per entry at batch 1, 8, 64, 512 (capped at the host's
+ * LIMITS.EAX), at CPL0, in 8 alternating blocks so drift hits every batch
+ * size alike.  Batch 1 writes 64 entries per sample (64 exits), the others
+ * 512; the driver divides by the entries (`batch=` on the line).
+ */
+static void bench_pt(uint32_t n)
+{
+    static const uint32_t sizes[4] = {1, 8, 64, 512};
+    static char extra[4][32];
+    uint32_t blk = n / 8 ? n / 8 : 1, bad = 0, max = rt_vmi.info.max_batch;
+    int rc;
+
+    if (!(rt_vmi.features & VMI_F_PT)) {
+        append("VMIB info pt=0\n");
+        return;
+    }
+    if (blk * 8 > MAX_SAMPLES / 4)
+        blk = MAX_SAMPLES / 32;
+    for (uint32_t i = 0; i < PT_ENTRIES; i++) {
+        pt_upd[i].pte_gpa = (uint64_t)(uintptr_t)&pt_table[i];
+        pt_upd[i].value =
+            (PT_FRAMES + 4096ull * (i % 256)) | VMI_PTE_PRESENT | VMI_PTE_WRITE;
+    }
+    rc = vmi_guest_pt_pin(&rt_vmi, (uint64_t)(uintptr_t)pt_table, 1, &bad);
+    if (rc)
+        rt_panic("bench: PT_PIN: %s (index %u)", vmi_guest_status_name(rc),
+                 bad);
+    for (unsigned k = 0; k < 4; k++)
+        (void)pt_sample(sizes[k] < max || !max ? sizes[k] : max,
+                        sizes[k] == 1 ? 64 : PT_ENTRIES); /* warm up */
+    for (uint32_t b = 0; b < 8; b++)
+        for (unsigned k = 0; k < 4; k++)
+            for (uint32_t i = 0; i < blk; i++)
+                pt_samples[k][b * blk + i] =
+                    pt_sample(sizes[k] < max || !max ? sizes[k] : max,
+                              sizes[k] == 1 ? 64 : PT_ENTRIES);
+    rc = vmi_guest_pt_unpin(&rt_vmi, (uint64_t)(uintptr_t)pt_table);
+    if (rc)
+        rt_panic("bench: PT_UNPIN: %s", vmi_guest_status_name(rc));
+    for (unsigned k = 0; k < 4; k++) {
+        rt_snprintf(extra[k], sizeof(extra[k]), "size=%u",
+                    sizes[k] < max || !max ? sizes[k] : max);
+        for (uint32_t i = 0; i < blk * 8; i++)
+            samples[i] = pt_samples[k][i];
+        P.buf = samples;
+        P.n = blk * 8;
+        P.batch = sizes[k] == 1 ? 64 : PT_ENTRIES;
+        P.mode = "cpl0";
+        P.extra = extra[k];
+        P.name = "pt_update";
+        run_user(report, 0);
+    }
+    P.extra = 0;
+}
+
 /* One TLB_FLUSH of vCPUs 1..k vs k TLB_FLUSH calls of one vCPU each. */
 static void bench_tlb(uint32_t n, uint32_t vcpus)
 {
@@ -654,7 +816,7 @@ static void bench_tlb(uint32_t n, uint32_t vcpus)
 int kmain(const struct rt_boot *boot)
 {
     uint64_t tests = BT_EXIT, n = 1000, park_others = 0, mem_off = 64,
-             mem_len = 64, timers_max = 10000, granted = 0, r;
+             mem_len = 64, timers_max = 10000, granted = 0, pt_n = 40, r;
     uint32_t vcpus = boot->vcpu_count;
     int rc;
 
@@ -664,6 +826,7 @@ int kmain(const struct rt_boot *boot)
     rt_cmdline_u64(boot->cmdline, "mem_off", &mem_off);
     rt_cmdline_u64(boot->cmdline, "mem_len", &mem_len);
     rt_cmdline_u64(boot->cmdline, "timers_max", &timers_max);
+    rt_cmdline_u64(boot->cmdline, "pt_n", &pt_n);
     if (n < 4)
         n = 4;
     if (n > MAX_SAMPLES)
@@ -672,9 +835,10 @@ int kmain(const struct rt_boot *boot)
         rt_printf("VMIB info vmi=0\n");
         return 3;
     }
-    rc = rt_vmi_setup(VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER | VMI_F_VCPU |
-                          VMI_F_TLB | VMI_F_MEM,
-                      &granted);
+    rc =
+        rt_vmi_setup(VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER | VMI_F_VCPU |
+                         VMI_F_TLB | VMI_F_MEM | (tests & BT_PT ? VMI_F_PT : 0),
+                     &granted);
     if (rc)
         rt_panic("bench: setup: %s", vmi_guest_status_name(rc));
     rt_user_init();
@@ -721,6 +885,8 @@ int kmain(const struct rt_boot *boot)
         bench_tlb((uint32_t)(n / 10 ? n / 10 : 1), vcpus);
     if (tests & BT_MEM)
         bench_mem(mem_off, mem_len);
+    if (tests & BT_PT)
+        bench_pt((uint32_t)pt_n);
     append("VMIB done\n");
     rt_write(outbuf, outlen);
     return 0;

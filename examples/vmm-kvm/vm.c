@@ -435,25 +435,97 @@ static int fail(char *why, size_t why_len, const char *fmt, ...)
 }
 
 /* CPUID: what KVM supports, plus the hypervisor bit and both leaf blocks. */
+#define SUPPORTED_CPUID_MAX 256u
+
+/*
+ * The helper thread: runs the query, then stays parked until vmm_destroy
+ * releases it.  Parked rather than exited, so that glibc's thread-exit
+ * path is not paged in while the guest runs (vmi-bench measures vmi-run's
+ * resident memory then).
+ */
+static void *supported_cpuid_query(void *arg)
+{
+    struct vmm *vm = arg;
+    int err = 0;
+
+    if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->supported) != 0)
+        err = errno ? errno : EIO;
+    pthread_mutex_lock(&vm->lock);
+    vm->supported_err = err;
+    vm->supported_done = 1;
+    pthread_cond_broadcast(&vm->supported_cond);
+    while (!vm->supported_release)
+        pthread_cond_wait(&vm->supported_cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+    return NULL;
+}
+
+/*
+ * Start KVM_GET_SUPPORTED_CPUID on a helper thread; it overlaps
+ * KVM_CREATE_VM, KVM_CREATE_VCPU and host-lib's setup (2 cores or more).
+ * Without a thread the query runs here.  supported_cpuid_wait() waits
+ * for its result; vmm_destroy() ends the thread.
+ */
+static int supported_cpuid_start(struct vmm *vm)
+{
+    vm->supported =
+        calloc(1, sizeof(*vm->supported) +
+                      SUPPORTED_CPUID_MAX * sizeof(vm->supported->entries[0]));
+    if (!vm->supported)
+        return -1;
+    vm->supported->nent = SUPPORTED_CPUID_MAX;
+    vm->supported_release = 0;
+    if (pthread_create(&vm->supported_thread, NULL, supported_cpuid_query,
+                       vm) == 0) {
+        vm->supported_thread_live = 1;
+    } else {
+        vm->supported_release = 1; /* run inline: return at once */
+        supported_cpuid_query(vm);
+    }
+    return 0;
+}
+
+static void supported_cpuid_wait(struct vmm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    while (vm->supported_thread_live && !vm->supported_done)
+        pthread_cond_wait(&vm->supported_cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void supported_cpuid_end(struct vmm *vm)
+{
+    if (!vm->supported_thread_live)
+        return;
+    pthread_mutex_lock(&vm->lock);
+    vm->supported_release = 1;
+    pthread_cond_broadcast(&vm->supported_cond);
+    pthread_mutex_unlock(&vm->lock);
+    pthread_join(vm->supported_thread, NULL);
+    vm->supported_thread_live = 0;
+}
+
 static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
 {
     const uint32_t base = vmi_host_cpuid_base();
     struct kvm_cpuid2 *c, *out;
-    uint32_t n = 0, nent = 256;
+    uint32_t n = 0;
 
-    c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-    out = calloc(1, sizeof(*c) + (nent + 16) * sizeof(c->entries[0]));
+    supported_cpuid_wait(vm);
+    c = vm->supported;
+    vm->supported = NULL;
+    out = calloc(1, sizeof(*c) +
+                        (SUPPORTED_CPUID_MAX + 16) * sizeof(c->entries[0]));
     if (!c || !out) {
         free(c);
         free(out);
         return fail(why, why_len, "out of memory");
     }
-    c->nent = nent;
-    if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) != 0) {
+    if (vm->supported_err) {
         free(c);
         free(out);
         return fail(why, why_len, "KVM_GET_SUPPORTED_CPUID: %s",
-                    strerror(errno));
+                    strerror(vm->supported_err));
     }
     for (uint32_t i = 0; i < c->nent; i++) {
         struct kvm_cpuid_entry2 e = c->entries[i];
@@ -625,6 +697,7 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&vm->cond, &ca);
         pthread_cond_init(&vm->timer_cond, &ca);
+        pthread_cond_init(&vm->supported_cond, &ca);
         pthread_condattr_destroy(&ca);
     }
     for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++)
@@ -640,6 +713,8 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
         return fail(why, why_len, "cannot open /dev/kvm: %s", strerror(errno));
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
         return fail(why, why_len, "KVM API version mismatch");
+    if (supported_cpuid_start(vm) != 0)
+        return fail(why, why_len, "out of memory");
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
         return fail(why, why_len, "KVM_CREATE_VM: %s", strerror(errno));
@@ -1550,6 +1625,7 @@ void vmm_print_stats(struct vmm *vm)
 
 void vmm_destroy(struct vmm *vm)
 {
+    supported_cpuid_end(vm);
     for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++) {
         struct vmm_vcpu *v = &vm->vcpus[i];
 
@@ -1566,8 +1642,10 @@ void vmm_destroy(struct vmm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     free(vm->cpuid);
+    free(vm->supported);
     pthread_cond_destroy(&vm->cond);
     pthread_cond_destroy(&vm->timer_cond);
+    pthread_cond_destroy(&vm->supported_cond);
     pthread_mutex_destroy(&vm->lock);
     pthread_mutex_destroy(&vm->console_lock);
 }

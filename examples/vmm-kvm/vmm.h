@@ -98,6 +98,17 @@ struct vmm {
     uint64_t tsc_hz;
     int64_t tsc_offset; /* guest TSC = host TSC + tsc_offset */
     struct kvm_cpuid2 *cpuid;
+    /*
+     * KVM_GET_SUPPORTED_CPUID runs on a helper thread while vmm_create
+     * creates the VM (it costs as much as KVM_CREATE_VM on KVM-PVM).
+     */
+    struct kvm_cpuid2 *supported;
+    int supported_err;     /* errno of the query, 0 when it worked */
+    int supported_done;    /* the query finished (under lock) */
+    int supported_release; /* the helper may exit (under lock) */
+    int supported_thread_live;
+    pthread_t supported_thread;
+    pthread_cond_t supported_cond; /* with lock: done, release */
 
     pthread_mutex_t lock;
     pthread_cond_t cond;       /* vCPU state changes, kicks, stop */
