@@ -549,7 +549,7 @@ static void commit(struct vmi_host_vm *vm, struct staged *s)
     memcpy(vm->extents, s->extents, s->extent_count * sizeof(*vm->extents));
     vm->extent_count = s->extent_count;
     vm->released_pages = s->released_pages;
-    vm->lifecycle = s->lifecycle;
+    __atomic_store_n(&vm->lifecycle, s->lifecycle, __ATOMIC_RELEASE);
     vm->version = s->version;
     vm->features = s->features;
     vm->shutdown_reason = s->shutdown_reason;

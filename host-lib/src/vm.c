@@ -273,6 +273,9 @@ VMI_HOST_API void vmi_host_get_stats(struct vmi_host_vm *vm,
         return;
     vmi__lock(vm);
     *st = vm->stats;
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++)
+        st->hypercalls +=
+            __atomic_load_n(&vm->vcpus[i].nop_calls, __ATOMIC_RELAXED);
     st->released_pages = vm->released_pages;
     st->armed_timers = vm->heap_len;
     st->pinned_tables = vm->pin_count;

@@ -71,7 +71,9 @@ struct vmi__vcpu {
     uint64_t steal_ns;
     uint64_t steal_version;
     uint64_t block_deadline;
-    uint8_t *scratch; /* VMI__SCRATCH_BYTES, used by this vCPU's calls */
+    uint8_t *scratch;   /* VMI__SCRATCH_BYTES, used by this vCPU's calls */
+    uint64_t nop_calls; /* NOPs answered without the lock (this vCPU's
+                         * thread writes; stats read it atomically) */
 };
 
 struct vmi__timer {

@@ -29,6 +29,26 @@ static void test_nop_returns_ok_in_every_state(void **state)
     assert_int_equal(c.rets[0] | c.rets[1], 0);
 }
 
+/* NOP is answered without the VM lock: it still counts, and still obeys
+ * the lifecycle (after SHUTDOWN the VM is over). */
+static void test_nop_fast_path_counts_and_obeys_shutdown(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_stats before, after;
+
+    vmi_host_get_stats(x->vm, &before);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            fake_call(x->vm, (uint32_t)i % 4, VMI_HC_NOP, 0, 0, 0, 0, 0, NULL),
+            0);
+    vmi_host_get_stats(x->vm, &after);
+    assert_int_equal(after.hypercalls - before.hypercalls, 5);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_SHUTDOWN, 0, 0, 0, 0, 0, NULL),
+                     0);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_NOP, 0, 0, 0, 0, 0, NULL),
+                     -VMI_E_STATE);
+}
+
 static void test_unknown_numbers_are_nosys(void **state)
 {
     struct fake_fx *x = *state;
@@ -270,6 +290,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_nop_returns_ok_in_every_state,
                                         fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_nop_fast_path_counts_and_obeys_shutdown, fake_setup,
+            fake_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_numbers_are_nosys,
                                         fake_setup_ready, fake_teardown),
         cmocka_unit_test_setup_teardown(
