@@ -1061,21 +1061,6 @@ static void guest_main_rows(void)
                 set_base(r, "lfence;rdtsc, same mode", gstat(t3, 1.0).med);
             set_goal(r, G_LE, 1.2, "ratio");
             note(r, "64 reads per sample");
-            {
-                const struct gline *x3 =
-                    find(&g, "clock_read_exp", "cpl3", NULL);
-
-                if (x3) {
-                    r = add_row("  same, shift<=0 fast path (proposal)", "cpl3",
-                                "ns", gstat(x3, 1.0));
-                    if (t3)
-                        set_base(r, "lfence;rdtsc, same mode",
-                                 gstat(t3, 1.0).med);
-                    note(r, "EXPERIMENT: copy of the reader in bench/guest "
-                            "with one 64x64 multiply when tsc_shift <= 0; "
-                            "same seqlock; guest-lib unchanged");
-                }
-            }
             if (tr3) {
                 r = add_row("clock read vs TIME_READ", "cpl3", "ns", cs);
                 set_base(r, "TIME_READ hypercall, cpl3", gstat(tr3, 1.0).med);

@@ -229,74 +229,6 @@ static uint64_t loop_clock(uint64_t arg)
     return 0;
 }
 
-/*
- * EXPERIMENT (not guest-lib): vmi_guest_clock_read_inline with one change
- * in the scaling, a branch to a single 64x64->128 multiply when tsc_shift
- * <= 0 (shift right, the usual case for GHz TSCs) instead of the general
- * 128-bit variable left shift.  The seqlock (version, loads, fence,
- * re-check) is copied unchanged; the result is identical for every shift.
- */
-static inline uint64_t exp_clock_scale(uint64_t delta, uint32_t mul,
-                                       int8_t shift)
-{
-    if (__builtin_expect(shift <= 0, 1)) {
-        unsigned r = (unsigned)(-(int)shift);
-
-        if (r > 63u)
-            r = 63u;
-        return (uint64_t)(((unsigned __int128)(delta >> r) * mul) >> 32);
-    }
-    return vmi_guest_clock_scale(delta, mul, shift);
-}
-
-static inline int exp_clock_read(const struct vmi_clock_record *rec,
-                                 uint64_t *ns)
-{
-    const volatile struct vmi_clock_record *r = rec;
-    uint32_t v1, v2 = 0, mul = 0;
-    uint64_t ts = 0, sys = 0, t = 0;
-    int8_t shift = 0;
-    uint8_t fl = 0;
-
-    do {
-        v1 = __atomic_load_n(&rec->version, __ATOMIC_ACQUIRE);
-        if (v1 & 1u)
-            continue;
-        t = counter(0);
-        ts = r->tsc_timestamp;
-        sys = r->system_time;
-        mul = r->tsc_to_system_mul;
-        shift = (int8_t)r->tsc_shift;
-        fl = r->flags;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        v2 = __atomic_load_n(&rec->version, __ATOMIC_RELAXED);
-    } while ((v1 & 1u) || v1 != v2);
-    if ((fl & VMI_CLOCK_INVALID) || mul == 0)
-        return -VMI_E_STATE;
-    *ns = sys + exp_clock_scale(t - ts, mul, shift);
-    return 0;
-}
-
-static uint64_t loop_clock_exp(uint64_t arg)
-{
-    uint64_t acc = 0;
-
-    (void)arg;
-    for (uint32_t i = 0; i < P.n; i++) {
-        uint64_t t0 = tsc();
-
-        for (uint32_t j = 0; j < P.batch; j++) {
-            uint64_t ns = 0;
-
-            exp_clock_read(P.rec, &ns);
-            acc += ns;
-        }
-        P.buf[i] = tsc() - t0;
-    }
-    sink = acc;
-    return 0;
-}
-
 /* CPL3: return 0 if one OUT to the empty port works (no #GP). */
 static uint64_t probe_io(uint64_t arg)
 {
@@ -524,9 +456,6 @@ static void bench_clock(uint32_t n)
     run_user(report, 0);
     run_user(loop_clock, 0);
     P.name = "clock_read";
-    run_user(report, 0);
-    run_user(loop_clock_exp, 0);
-    P.name = "clock_read_exp";
     run_user(report, 0);
     /* CPL0 (emulated here): one read per sample. */
     P.n = n / 8 ? n / 8 : 1;
