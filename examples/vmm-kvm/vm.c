@@ -1138,7 +1138,8 @@ static int hypercall(struct vmm_vcpu *v)
     call.args[2] = r->r8;
     call.args[3] = r->r9;
     call.args[4] = r->r10;
-    call.user = (s.cs.selector & 3) == 3;
+    /* VMI-CALL-017: every CPL above 0 is user mode, CPL1 and CPL2 too. */
+    call.user = (s.cs.selector & 3) != 0;
     v->hypercalls++;
     if (vmi_host_hypercall(vm->host, v->id, &call) != 0) {
         vmm_stop(vm, VMM_EXIT_ERROR, "vCPU %u: host-lib refused the call",

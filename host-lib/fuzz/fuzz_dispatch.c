@@ -92,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(h.ram, data, ram);
     h.tsc = 1000;
     vm = fz_vm(&h);
+    /* vCPUs inside BLOCK: a call from one ends its BLOCK (a state change). */
+    uint8_t blocked[FZ_VCPUS] = {0};
     for (unsigned op = 0; op < 256 && r.n; op++) {
         uint32_t vcpu = (uint32_t)(take(&r, 1) % FZ_VCPUS);
         struct vmi_host_call c;
@@ -113,7 +115,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             /* A rejected call changes no state; batched calls keep the
              * entries before the failing one. */
-            if (c.status < 0 && c.nr != VMI_HC_PT_UPDATE &&
+            int was_blocked = blocked[vcpu];
+            blocked[vcpu] = c.action == VMI_HOST_BLOCK;
+            if (c.status < 0 && !was_blocked && c.nr != VMI_HC_PT_UPDATE &&
                 c.nr != VMI_HC_MEM_RELEASE && c.nr != VMI_HC_MEM_RECLAIM) {
                 if (vmi_host_save(vm, after, sizeof(after), &la) != 0 ||
                     la != lb || memcmp(before, after, la) != 0)
@@ -143,9 +147,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 11:
             memset(&c, 0, sizeof(c));
-            if (vmi_host_block_check(vm, vcpu, &c) == 1 &&
-                c.rets[0] != VMI_WAKE_EVENT && c.rets[0] != VMI_WAKE_DEADLINE)
-                abort();
+            if (vmi_host_block_check(vm, vcpu, &c) == 1) {
+                if (c.rets[0] != VMI_WAKE_EVENT &&
+                    c.rets[0] != VMI_WAKE_DEADLINE)
+                    abort();
+                blocked[vcpu] = 0;
+            }
             break;
         case 12:
             if (vmi_host_take_upcall(vm, vcpu, &vec) && (vec < 32 || vec > 255))

@@ -126,6 +126,7 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
      * injected fault takes the general path.
      */
     if (call->nr == VMI_HC_NOP && vm->fault == VMI__FAULT_NONE &&
+        !vm->vcpus[vcpu].blocked &&
         __atomic_load_n(&vm->lifecycle, __ATOMIC_ACQUIRE) !=
             VMI_LIFECYCLE_SHUTDOWN) {
         struct vmi__vcpu *v = &vm->vcpus[vcpu];
@@ -137,6 +138,13 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
     d = lookup(call->nr);
     vmi__ctx_init(&c, vm, vcpu, call);
     vmi__lock(vm);
+    /*
+     * The vCPU runs, so any BLOCK it was in is over: the embedder resumed
+     * it without vmi_host_block_check, or re-issues the BLOCK after a
+     * restore.  Otherwise it could leave a BLOCK that can never end (no
+     * record, no deadline), a state no restore accepts.
+     */
+    vm->vcpus[vcpu].blocked = 0;
     vm->stats.hypercalls++;
     if (!d && vm->fault == VMI__FAULT_UNKNOWN_CALL_OK)
         status = 0;

@@ -337,7 +337,9 @@ static const char *parse_vcpu(struct vmi_host_vm *vm, const uint8_t *p,
         !record_ok(vm, v->event_gpa, sizeof(struct vmi_event_record)) ||
         !record_ok(vm, v->steal_gpa, sizeof(struct vmi_steal_record)))
         return "record misaligned or outside RAM";
-    if (vector && !vmi__vector_ok(vm, vector))
+    /* A registered record always has a valid vector: take_upcall hands it
+     * to the embedder.  An unregistered one keeps its old vector, or 0. */
+    if ((vector || v->event_gpa != VMI_GPA_NONE) && !vmi__vector_ok(vm, vector))
         return "event vector out of range";
     if (!(flags & VMI_SAVE_VCPU_BLOCKED) && deadline)
         return "block deadline set on a vCPU that is not blocked";

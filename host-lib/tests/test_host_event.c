@@ -231,6 +231,48 @@ static void test_block_sleeps_until_deadline_without_spurious_wake(void **state)
     assert_int_equal(vmi_host_block_check(x->vm, 0, &c), 0);
 }
 
+/*
+ * A vCPU that makes a hypercall runs, so the BLOCK it was in is over (an
+ * embedder resumed it without block_check, or re-issues the BLOCK after a
+ * restore).  Found by fuzz_dispatch: the vCPU then unregistered its event
+ * record, leaving "blocked, no record, no deadline", which the saved state
+ * of that VM could not be restored from.
+ */
+static void test_hypercall_from_blocked_vcpu_ends_its_block(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+    struct vmi_host_vm *vm2;
+    size_t len;
+    uint8_t *blob;
+    char why[128];
+
+    (void)reg(x, 1, 32);
+    assert_int_equal(
+        fake_call(x->vm, 1, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, 0, 0, 0, &c),
+        0);
+    assert_int_equal(c.action, VMI_HOST_BLOCK);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 0,
+                               0, 0, 0, NULL),
+                     0);
+    assert_int_equal(vmi_host_block_check(x->vm, 1, &c), 0);
+    blob = fake_save(x->vm, &len);
+    struct vmi_host_config cfg;
+    fake_config(&x->f, &cfg);
+    vm2 = fake_vm(&x->f, &cfg);
+    assert_int_equal(vmi_host_restore(vm2, blob, len, why, sizeof(why)), 0);
+    vmi_host_vm_destroy(vm2);
+    free(blob);
+    /* A NOP from a blocked vCPU ends its block too (the lock-free path). */
+    (void)reg(x, 2, 33);
+    assert_int_equal(
+        fake_call(x->vm, 2, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, 0, 0, 0, &c),
+        0);
+    assert_int_equal(fake_call(x->vm, 2, VMI_HC_NOP, 0, 0, 0, 0, 0, NULL), 0);
+    assert_int_equal(send(x, 0, 0, 1u << 2, 5, 0), 0);
+    assert_int_equal(vmi_host_block_check(x->vm, 2, &c), 0);
+}
+
 static void test_block_woken_by_event_from_other_vcpu(void **state)
 {
     struct fake_fx *x = *state;
@@ -314,6 +356,7 @@ int main(void)
         T(test_block_returns_at_once_for_pending_event),
         T(test_block_past_deadline_returns_at_once),
         T(test_block_sleeps_until_deadline_without_spurious_wake),
+        T(test_hypercall_from_blocked_vcpu_ends_its_block),
         T(test_block_woken_by_event_from_other_vcpu),
         T(test_block_woken_by_timer),
         cmocka_unit_test(test_hvc_host_takes_arm_ppi_vectors),

@@ -320,6 +320,9 @@ static void test_restore_rejects_each_bad_field(void **state)
         {"steal outside RAM", VMI_SAVE_SECTION_VCPU, C(steal_gpa), 8, none - 63,
          -VMI_E_INVAL},
         {"vector", VMI_SAVE_SECTION_VCPU, C(event_vector), 4, 16, -VMI_E_INVAL},
+        /* vCPU 0 has an event record: its vector must be a valid one. */
+        {"vector 0 with a record", VMI_SAVE_SECTION_VCPU, C(event_vector), 4, 0,
+         -VMI_E_INVAL},
         {"vcpu reserved0", VMI_SAVE_SECTION_VCPU, C(reserved0), 4, 1,
          -VMI_E_INVAL},
         /* vCPU 2 has an event record: the host holds nothing for it. */

@@ -235,10 +235,101 @@ static void test_vcpu_threads_call_at_once(void **state)
     free(h.ram);
 }
 
+#define NOPS 20000u
+
+struct nop_worker {
+    struct vmi_host_vm *vm;
+    uint32_t vcpu;
+    uint64_t bad; /* NOPs not answered VMI_OK */
+};
+
+/* NOPs take the lock-free path: each vCPU counts its own. */
+static void *nop_thread(void *arg)
+{
+    struct nop_worker *w = arg;
+
+    for (unsigned i = 0; i < NOPS; i++) {
+        struct vmi_host_call c;
+        memset(&c, 0, sizeof(c));
+        c.nr = VMI_HC_NOP;
+        if (vmi_host_hypercall(w->vm, w->vcpu, &c) != 0 || c.status != 0)
+            w->bad++;
+    }
+    return NULL;
+}
+
+/* Reads the stats while the NOPs run: the count never goes back. */
+static void *stats_thread(void *arg)
+{
+    struct vmi_host_vm *vm = arg;
+    struct vmi_host_stats st;
+    uint64_t last = 0, *back = calloc(1, sizeof(*back));
+
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+        vmi_host_get_stats(vm, &st);
+        if (st.hypercalls < last)
+            (*back)++;
+        last = st.hypercalls;
+    }
+    return back;
+}
+
+static void test_nop_fast_path_counts_every_call_across_threads(void **state)
+{
+    struct th_host h = {0};
+    struct vmi_host_config cfg = {0};
+    struct vmi_host_vm *vm;
+    struct vmi_host_call c = {0};
+    struct nop_worker w[VCPUS];
+    pthread_t th[VCPUS], ts;
+    struct vmi_host_stats st;
+    uint64_t *back;
+
+    (void)state;
+    h.ram = calloc(1, RAM);
+    cfg.ops = &t_ops;
+    cfg.ctx = &h;
+    cfg.vcpu_count = VCPUS;
+    cfg.timer_count = 1;
+    cfg.ram_bytes = RAM;
+    cfg.tsc_hz = 1000000000u;
+    assert_int_equal(vmi_host_vm_create(&cfg, &vm, NULL, 0), 0);
+    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+    assert_int_equal(pthread_create(&ts, NULL, stats_thread, vm), 0);
+    for (uint32_t i = 0; i < VCPUS; i++) {
+        w[i] = (struct nop_worker){vm, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, nop_thread, &w[i]), 0);
+    }
+    for (uint32_t i = 0; i < VCPUS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].bad, 0);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    assert_int_equal(pthread_join(ts, (void **)&back), 0);
+    assert_int_equal(*back, 0);
+    free(back);
+    vmi_host_get_stats(vm, &st);
+    assert_int_equal(st.hypercalls, (uint64_t)VCPUS * NOPS);
+    /* After SHUTDOWN the fast path answers VMI_E_STATE like the others. */
+    c.nr = VMI_HC_SHUTDOWN;
+    c.args[0] = VMI_SHUTDOWN_POWEROFF;
+    assert_int_equal(vmi_host_hypercall(vm, 1, &c), 0);
+    assert_int_equal(c.status, 0);
+    memset(&c, 0, sizeof(c));
+    c.nr = VMI_HC_NOP;
+    assert_int_equal(vmi_host_hypercall(vm, 2, &c), 0);
+    assert_int_equal(c.status, -VMI_E_STATE);
+    vmi_host_get_stats(vm, &st);
+    assert_int_equal(st.hypercalls, (uint64_t)VCPUS * NOPS + 2);
+    vmi_host_vm_destroy(vm);
+    free(h.ram);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vcpu_threads_call_at_once),
+        cmocka_unit_test(test_nop_fast_path_counts_every_call_across_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

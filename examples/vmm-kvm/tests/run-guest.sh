@@ -92,6 +92,17 @@ user)
     need_kvm
     run 0 --timeout 10 "$G/user.elf"
     expect "user: CPL3: clock record (version [0-9]*) and TSC readable" "$out" ;;
+cpl1)
+    # $2: cpl1.elf.  A kernel-only call from CPL1 must answer VMI_E_PERM.
+    need_kvm
+    "$R" --timeout 10 "$2" >"$out" 2>"$err"
+    got=$?
+    case $got in
+    50|51) echo "SKIP: this hypervisor cannot run port I/O at CPL1 (guest status $got)"; exit 77 ;;
+    0) ;;
+    *) fail "exit code $got, expected 0 (CONSOLE_WRITE from CPL1 not refused with VMI_E_PERM)" ;;
+    esac
+    if grep -q "accepted" "$out"; then fail "console output from CPL1"; fi ;;
 snapshot)
     need_kvm
     run 0 --timeout 10 --save "$tmp/snap" --save-after 60 --cmdline "status=5 sleep_ms=300" "$G/hello.elf"
