@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -87,7 +86,6 @@ static struct {
 
 static double tsc_hz;
 static int kvm_ok;
-static int child_timer_slack; /* 1: children run with 1 ns timer slack */
 
 /* Figures kept for derived rows and plots. */
 static double pte_cost[4];
@@ -383,8 +381,6 @@ static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
             dup2(nul, 0);
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
-        if (child_timer_slack)
-            prctl(PR_SET_TIMERSLACK, 1ul); /* inherited by its threads */
         alarm(60); /* survives exec: a hung child cannot stall the run */
         execv(argv[0], argv);
         _exit(127);
@@ -1123,36 +1119,6 @@ static void guest_main_rows(void)
         } else {
             missing("one-shot timer lateness", "cpl0", "no figure");
         }
-    }
-
-    /*
-     * Experiment: the same wake-ups with vmi-run's timer slack at 1 ns
-     * (Linux gives threads 50 us by default, and vmi-run's timer thread
-     * sleeps in pthread_cond_timedwait).
-     */
-    {
-        const struct gline *l = find(&g, "timer_late", "cpl0", NULL);
-        struct grun g2;
-        char cl2[64];
-
-        snprintf(cl2, sizeof(cl2), "tests=0x4 n=%u", n);
-        child_timer_slack = 1;
-        if (l && boot_guest(&g2, cl2, 1, 64) == 0) {
-            const struct gline *l2 = find(&g2, "timer_late", "cpl0", NULL);
-
-            if (l2) {
-                struct stat3 s2 = gstat(l2, 1000.0);
-
-                r = add_row("  same, vmi-run timer slack 1 ns", "cpl0", "us",
-                            s2);
-                set_base(r, "default slack (row above)", gstat(l, 1000.0).med);
-                note(r,
-                     "EXPERIMENT: prctl(PR_SET_TIMERSLACK, 1) before exec "
-                     "of vmi-run; p99 %.1f us",
-                     s2.p99);
-            }
-        }
-        child_timer_slack = 0;
     }
 
     /* TIMER_ARM on vmi-run with 1, 100, 10000 armed. */
