@@ -250,6 +250,63 @@ static void drain(int fd, struct conform_parser *p, double deadline,
  * verdicts with it.  Each child writes its own END marker.
  */
 /*
+ * Run one simulator pass in a forked child, so a crash or a hang costs only
+ * that child: the child runs `test` (or, when test is NULL, the whole suite
+ * in one shared VM, filtered by `filter`) and its emitted lines feed p until
+ * it ends or `deadline` (ms) passes, when it is killed.  quiet: the child's
+ * stderr goes to /dev/null.  Returns -1 when no child could be started,
+ * else 0 with its wait status and whether it timed out.
+ */
+static int sim_fork(struct conform_parser *p, const char *fault, int quiet,
+                    const struct vmi_conform_test *test, const char *filter,
+                    unsigned alarm_s, double deadline, int *status,
+                    int *timed_out)
+{
+    int fds[2];
+    pid_t pid;
+
+    *status = 0;
+    *timed_out = 0;
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        struct vmi_sim_config cfg;
+        int fd = fds[1];
+
+        close(fds[0]);
+        if (quiet) {
+            int nul = open("/dev/null", O_WRONLY);
+
+            if (nul >= 0)
+                dup2(nul, 2);
+        }
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.fault = fault;
+        cfg.emit = emit_fd;
+        cfg.emit_ctx = &fd;
+        alarm(alarm_s);
+        _exit((test ? vmi_sim_run_test(&cfg, test)
+                    : vmi_sim_run_shared(&cfg, filter))
+                  ? 2
+                  : 0);
+    }
+    close(fds[1]);
+    drain(fds[0], p, deadline, timed_out);
+    close(fds[0]);
+    if (*timed_out)
+        kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return 0;
+}
+
+/*
  * The simulator with one VM for the whole suite, like the image on a
  * hypervisor (one child process; a crash loses the rest of the run).
  */
@@ -258,37 +315,15 @@ static int run_sim_shared(struct conform_run *run, const struct opts *o)
     struct progress prog = {run, o->quiet, 0};
     struct conform_parser p;
     double t0 = now_ms();
-    int fds[2], status = 0, to = 0;
-    pid_t pid;
+    int status, to;
 
     reset_results(run);
     conform_parser_init(&p, run);
     p.progress = show;
     p.progress_ctx = &prog;
-    if (pipe(fds) != 0)
+    if (sim_fork(&p, o->fault, 0, NULL, o->filter, 60,
+                 now_ms() + o->timeout * 1000.0, &status, &to) != 0)
         return -1;
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        struct vmi_sim_config cfg;
-        int fd = fds[1];
-
-        close(fds[0]);
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.fault = o->fault;
-        cfg.emit = emit_fd;
-        cfg.emit_ctx = &fd;
-        alarm(60);
-        _exit(vmi_sim_run_shared(&cfg, o->filter) ? 2 : 0);
-    }
-    close(fds[1]);
-    drain(fds[0], &p, now_ms() + o->timeout * 1000.0, &to);
-    close(fds[0]);
-    if (to)
-        kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
     run->total_ms = now_ms() - t0;
     if (conform_parser_finish(&p) != 0) {
         run->end_ok = 0;
@@ -310,43 +345,15 @@ static int run_sim(struct conform_run *run, const char *fault, int quiet)
     for (i = 0; i < run->ntests; i++) {
         struct conform_test_result *tr = &run->tr[i];
         struct conform_parser p;
-        int fds[2], status = 0, to = 0;
+        int status, to;
         double start = now_ms();
-        pid_t pid;
 
         conform_parser_init(&p, run);
         p.progress = show;
         p.progress_ctx = &prog;
-        if (pipe(fds) != 0)
+        if (sim_fork(&p, fault, quiet, tr->test, NULL, 20,
+                     start + 10000.0 + tr->test->timeout_ms, &status, &to) != 0)
             return -1;
-        fflush(NULL);
-        pid = fork();
-        if (pid < 0)
-            return -1;
-        if (pid == 0) {
-            struct vmi_sim_config cfg;
-            int fd = fds[1];
-
-            close(fds[0]);
-            if (quiet) {
-                int nul = open("/dev/null", O_WRONLY);
-
-                if (nul >= 0)
-                    dup2(nul, 2);
-            }
-            memset(&cfg, 0, sizeof(cfg));
-            cfg.fault = fault;
-            cfg.emit = emit_fd;
-            cfg.emit_ctx = &fd;
-            alarm(20);
-            _exit(vmi_sim_run_test(&cfg, tr->test) ? 2 : 0);
-        }
-        close(fds[1]);
-        drain(fds[0], &p, start + 10000.0 + tr->test->timeout_ms, &to);
-        close(fds[0]);
-        if (to)
-            kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
         tr->ms = now_ms() - start;
         if (conform_parser_finish(&p) != 0 && run->end_ok) {
             run->end_ok = 0;
