@@ -663,7 +663,7 @@ static struct vmi_host_vm *make_vm(uint64_t features, uint32_t vcpus)
     c.tsc_hz = (uint64_t)tsc_hz;
     c.features = features;
     c.transports = VMI_TRANSPORT_PORTIO;
-    c.port = 0x510;
+    c.port = 0x520;
     c.tsc_stable = 1;
     c.vendor = "vmi-bench";
     if (vmi_host_vm_create(&c, &vm, why, sizeof(why)) != 0) {

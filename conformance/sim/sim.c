@@ -620,7 +620,7 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->hcfg.tsc_hz = VMI_SIM_TSC_HZ;
     s->hcfg.features = cfg->features ? cfg->features : VMI_F_ALL_1_0;
     s->hcfg.transports = VMI_TRANSPORT_PORTIO;
-    s->hcfg.port = 0x0510;
+    s->hcfg.port = 0x0520;
     s->hcfg.tsc_stable = 1;
     s->hcfg.strict = cfg->strict;
     s->hcfg.work_per_call = cfg->work_per_call;

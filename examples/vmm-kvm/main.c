@@ -15,7 +15,8 @@ static const char usage[] =
     "       vmi-run [options] --restore FILE\n"
     "\n"
     "Runs a 64-bit ELF guest kernel under Linux KVM with the OpenVMI\n"
-    "paravirtual interface (port-I/O transport, doorbell port 0x0510).\n"
+    "paravirtual interface (port-I/O transport, doorbell port 0x0520 unless\n"
+    "--port says otherwise; the guest learns it from CPUID).\n"
     "\n"
     "options:\n"
     "  --mem MIB            guest RAM in MiB (default 64, at most 3072)\n"
@@ -34,6 +35,8 @@ static const char usage[] =
     "                       APIC (KVM_SIGNAL_MSI) instead of KVM_INTERRUPT;\n"
     "                       does not work on KVM-PVM\n"
     "  --pagetable          also offer the page-table profile (VMI_F_PT)\n"
+    "  --port PORT          doorbell I/O port, 1 to 0xffff (default 0x520;\n"
+    "                       a restored VM keeps the port it was saved with)\n"
     "  --quiet              no vmi-run messages on a normal guest exit\n"
     "  --stats              print exit and hypercall counts, RSS drop\n"
     "  --help               this text\n"
@@ -75,6 +78,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},
         {"kernel-irqchip", no_argument, 0, 'K'},
         {"pagetable", no_argument, 0, 'P'},
+        {"port", required_argument, 0, 'p'},
         {"stats", no_argument, 0, 'x'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -86,6 +90,7 @@ int main(int argc, char **argv)
         .save_after_ms = -1,
         .console_flood_bytes = 1u << 20,
         .timer_count = 16384,
+        .port = VMM_DEFAULT_DOORBELL_PORT,
     };
     static struct vmm vm;
     char why[512];
@@ -127,6 +132,17 @@ int main(int argc, char **argv)
             break;
         case 'P':
             o.pagetable = 1;
+            break;
+        case 'p':
+            /* Port 0 is refused: a host without the port transport
+             * announces 0 there. */
+            if (parse_u64(optarg, &n) || n < 1 || n > 0xFFFF) {
+                fprintf(stderr, "vmi-run: --port: an I/O port from 1 to "
+                                "0xffff (decimal or 0x hex)\n");
+                return VMM_EXIT_ERROR;
+            }
+            o.port = (uint16_t)n;
+            o.port_set = 1;
             break;
         case 'S':
             o.save_file = optarg;
@@ -182,8 +198,7 @@ int main(int argc, char **argv)
     }
     if (!o.restore_file)
         o.kernel = argv[optind];
-    else if (vmm_snapshot_peek(o.restore_file, &o.mem_mib, &o.vcpus, why,
-                               sizeof(why)) != 0) {
+    else if (vmm_snapshot_peek(o.restore_file, &o, why, sizeof(why)) != 0) {
         fprintf(stderr, "vmi-run: cannot restore %s: %s\n", o.restore_file,
                 why);
         return VMM_EXIT_ERROR;

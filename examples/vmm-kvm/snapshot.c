@@ -25,7 +25,7 @@
 #include "vmm.h"
 
 #define SNAP_MAGIC "VMIRSNP1"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u /* 2: doorbell port in the header */
 #define PAGE 4096u
 
 struct snap_header {
@@ -38,7 +38,7 @@ struct snap_header {
     uint64_t host_blob_len;
     uint64_t page_count;
     uint32_t state_size;
-    uint32_t reserved0;
+    uint32_t port; /* doorbell port announced to the guest */
 };
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
@@ -71,6 +71,7 @@ int vmm_snapshot_save(struct vmm *vm, const char *path, char *why,
     h.guest_tsc = __rdtsc() + (uint64_t)vm->tsc_offset;
     h.tsc_hz = vm->tsc_hz;
     h.state_size = sizeof(struct vmm_vcpu_state);
+    h.port = vm->opts.port;
     if (vmi_host_save(vm->host, NULL, 0, &blen) != 0 ||
         !(blob = malloc(blen)) ||
         vmi_host_save(vm->host, blob, blen, &blen) != 0) {
@@ -139,11 +140,13 @@ static int read_header(FILE *f, struct snap_header *h, char *why,
         return fail(why, why_len, "host-lib state too large");
     if (h->page_count > h->mem_bytes / PAGE)
         return fail(why, why_len, "bad page count");
+    if (h->port < 1 || h->port > 0xFFFF)
+        return fail(why, why_len, "bad doorbell port %u", h->port);
     return 0;
 }
 
-int vmm_snapshot_peek(const char *path, uint64_t *mem_mib, uint32_t *vcpus,
-                      char *why, size_t why_len)
+int vmm_snapshot_peek(const char *path, struct vmm_opts *o, char *why,
+                      size_t why_len)
 {
     struct snap_header h;
     FILE *f = fopen(path, "rb");
@@ -153,11 +156,17 @@ int vmm_snapshot_peek(const char *path, uint64_t *mem_mib, uint32_t *vcpus,
         return fail(why, why_len, "cannot open: %s", strerror(errno));
     rc = read_header(f, &h, why, why_len);
     fclose(f);
-    if (rc == 0) {
-        *mem_mib = h.mem_bytes >> 20;
-        *vcpus = h.vcpu_count;
-    }
-    return rc;
+    if (rc != 0)
+        return rc;
+    if (o->port_set && o->port != h.port)
+        return fail(why, why_len,
+                    "--port 0x%x given, but the saved guest uses doorbell "
+                    "port 0x%x (leave --port out to keep it)",
+                    o->port, h.port);
+    o->mem_mib = h.mem_bytes >> 20;
+    o->vcpus = h.vcpu_count;
+    o->port = (uint16_t)h.port;
+    return 0;
 }
 
 int vmm_snapshot_restore(struct vmm *vm, const char *path, char *why,

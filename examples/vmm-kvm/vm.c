@@ -792,7 +792,7 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
     if (o->pagetable)
         cfg.features |= VMI_PROFILE_PAGETABLE_FEATURES;
     cfg.transports = VMI_TRANSPORT_PORTIO;
-    cfg.port = VMM_DOORBELL_PORT;
+    cfg.port = o->port;
     cfg.tsc_stable = 1; /* one TSC offset for every vCPU, set below */
     cfg.strict = (uint32_t)o->strict;
     cfg.vendor = "vmi-run (OpenVMI reference VMM on Linux KVM)";
@@ -1231,7 +1231,7 @@ static int handle_exit(struct vmm_vcpu *v)
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         v->io_exits++;
-        if (run->io.port == VMM_DOORBELL_PORT &&
+        if (run->io.port == vm->opts.port &&
             run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4 &&
             run->io.count == 1)
             return hypercall(v);

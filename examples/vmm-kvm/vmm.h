@@ -22,7 +22,12 @@ enum vmm_exit {
     VMM_EXIT_ERROR = 125,      /* vmi-run itself failed */
 };
 
-#define VMM_DOORBELL_PORT 0x0510
+/*
+ * Default doorbell port.  0x510-0x51b is QEMU's fw_cfg on pc and microvm;
+ * 0x520 is decoded by no device of QEMU (pc, microvm), Firecracker or Cloud
+ * Hypervisor.  Guests use the port discovery announces (--port changes it).
+ */
+#define VMM_DEFAULT_DOORBELL_PORT 0x0520
 #define VMM_MAX_VCPUS 64u
 
 struct vmm_opts {
@@ -39,6 +44,8 @@ struct vmm_opts {
     uint32_t timer_count;
     int kernel_irqchip; /* 1: in-kernel LAPIC + KVM_SIGNAL_MSI */
     int pagetable;      /* 1: also offer the page-table profile (VMI_F_PT) */
+    uint16_t port;      /* doorbell port announced in CPUID leaf B+1 */
+    int port_set;       /* --port given on the command line */
 };
 
 /* Saved per-vCPU KVM state (snapshot). */
@@ -148,9 +155,13 @@ void vmm_set_wall_clock(struct vmm *vm);
 /* snapshot.c */
 int vmm_snapshot_save(struct vmm *vm, const char *path, char *why,
                       size_t why_len);
-/* Read the header of a snapshot: memory size and vCPU count. */
-int vmm_snapshot_peek(const char *path, uint64_t *mem_mib, uint32_t *vcpus,
-                      char *why, size_t why_len);
+/*
+ * Read the header of a snapshot into *o: memory size, vCPU count and the
+ * doorbell port the guest learned.  Fails if o->port_set names another
+ * port (the running guest keeps using the one it discovered).
+ */
+int vmm_snapshot_peek(const char *path, struct vmm_opts *o, char *why,
+                      size_t why_len);
 int vmm_snapshot_restore(struct vmm *vm, const char *path, char *why,
                          size_t why_len);
 

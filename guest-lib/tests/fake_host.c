@@ -22,7 +22,7 @@ void fake_host_init(struct fake_host *fh)
     fh->version_max = VMI_VERSION(1, 0);
     fh->version_min = VMI_VERSION(1, 0);
     fh->transports = VMI_TRANSPORT_PORTIO;
-    fh->port = 0x510;
+    fh->port = 0x520;
     fh->features = VMI_F_ALL_1_0;
     fh->vcpu_count = 4;
     fh->profiles = VMI_PROFILE_CORE | VMI_PROFILE_PAGETABLE;

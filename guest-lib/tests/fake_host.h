@@ -98,7 +98,7 @@ struct fake_host {
     unsigned ncalls;
 };
 
-/* A host offering everything of 1.0 at base 0x40000100, port 0x510. */
+/* A host offering everything of 1.0 at base 0x40000100, port 0x520. */
 void fake_host_init(struct fake_host *fh);
 void fake_host_fini(struct fake_host *fh);
 /* ops whose ctx is fh. */

@@ -140,7 +140,7 @@ static struct vmi_host_vm *fz_vm(struct fz_host *h)
     cfg.tsc_hz = 2400000000u;
     cfg.features = VMI_F_ALL_1_0;
     cfg.transports = VMI_TRANSPORT_PORTIO;
-    cfg.port = 0x510;
+    cfg.port = 0x520;
     cfg.tsc_stable = 1;
     cfg.strict = 1;
     cfg.max_batch = 512;

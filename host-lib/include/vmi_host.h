@@ -124,7 +124,8 @@ struct vmi_host_config {
     uint64_t tsc_hz;      /* frequency of ops->rdtsc */
     uint64_t features;    /* features offered (subset of VMI_F_ALL_1_0) */
     uint32_t transports;  /* VMI_TRANSPORT_* served */
-    uint16_t port;        /* doorbell port for VMI_TRANSPORT_PORTIO */
+    uint16_t port;        /* doorbell port for VMI_TRANSPORT_PORTIO, not 0;
+                           * the embedder picks one no device decodes */
     uint16_t reserved0;
     uint32_t tsc_stable;    /* 1: all vCPUs read one synchronised TSC */
     uint32_t strict;        /* 1: report guest violations to ops->violation */

@@ -55,6 +55,9 @@ static const char *check_config(const struct vmi_host_config *cfg)
         ~(uint32_t)(VMI_TRANSPORT_VMCALL | VMI_TRANSPORT_VMMCALL |
                     VMI_TRANSPORT_PORTIO | VMI_TRANSPORT_HVC))
         return "transports: unknown bits";
+    /* Port 0 reads, in CPUID, like "no doorbell". */
+    if ((cfg->transports & VMI_TRANSPORT_PORTIO) && cfg->port == 0)
+        return "port: VMI_TRANSPORT_PORTIO needs a non-zero doorbell port";
     if (cfg->reserved0)
         return "reserved0 must be zero";
     if (cfg->ram_bytes == 0 || (cfg->ram_bytes & (VMI_PAGE_SIZE - 1)))

@@ -174,7 +174,7 @@ void fake_config(struct fake_host *f, struct vmi_host_config *cfg)
     cfg->tsc_hz = 1000000000u;
     cfg->features = VMI_F_ALL_1_0;
     cfg->transports = VMI_TRANSPORT_PORTIO;
-    cfg->port = 0x510;
+    cfg->port = 0x520;
     cfg->tsc_stable = 1;
     cfg->strict = 1;
     cfg->max_batch = 1024;

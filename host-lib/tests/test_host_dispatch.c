@@ -184,7 +184,7 @@ static void test_cpuid_block(void **state)
     assert_int_equal(r[0], VMI_VERSION(1, 0));
     assert_int_equal(r[1], VMI_VERSION(1, 0));
     assert_int_equal(r[2], VMI_TRANSPORT_PORTIO);
-    assert_int_equal(r[3], 0x510);
+    assert_int_equal(r[3], 0x520);
     assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 2, r), 1);
     assert_int_equal(r[0], (uint32_t)VMI_F_ALL_1_0);
     assert_int_equal(r[1], 0);
@@ -265,6 +265,7 @@ static void test_bad_configs_are_rejected(void **state)
     BAD(cfg.features = UINT64_C(1) << 40);
     BAD(cfg.fault = "no-such-fault");
     BAD(cfg.ram_bytes = 12345);
+    BAD((cfg.transports = VMI_TRANSPORT_PORTIO, cfg.port = 0));
     BAD(cfg.vendor = "0123456789012345678901234567890123456789012345678");
     BAD((ops.release = NULL, cfg.ops = &ops));
     BAD((ops = fake_ops, ops.map = NULL, cfg.ops = &ops));

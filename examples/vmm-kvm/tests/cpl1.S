@@ -13,7 +13,8 @@
  *   51  #GP at CPL0: this hypervisor cannot enter CPL1
  * Any other exception has no handler: a triple fault (vmi-run exit 123).
  */
-    .set DOORBELL, 0x0510
+#include "../../guests/common/find_port.inc"
+
     .set HC_NEGOTIATE, 0x0001
     .set HC_CONSOLE_WRITE, 0x0100
     .set HC_SHUTDOWN, 0x0101
@@ -24,6 +25,8 @@
     .globl _start64
 _start64:
     movq $stack0_top, %rsp
+    FIND_DOORBELL_PORT no_openvmi
+    movw %dx, doorbell              /* the announced port, never a constant */
 
     /* TSS descriptor at 0x28: base = tss, limit 103, type 9 (64-bit). */
     movq $tss, %rax
@@ -75,7 +78,7 @@ _start64:
     movl $HC_NEGOTIATE, %eax
     movl $0x10000, %edi
     xorl %esi, %esi
-    movl $DOORBELL, %edx
+    movzwl doorbell, %edx
     outl %eax, %dx
 
     /* iretq to CPL1: SS, RSP, RFLAGS (IOPL 3, IF 0), CS, RIP. */
@@ -102,7 +105,7 @@ ring1:
     movl $HC_CONSOLE_WRITE, %eax
     movl $msg, %edi
     movl $msg_len, %esi
-    movl $DOORBELL, %edx
+    movzwl doorbell, %edx
     outl %eax, %dx
     movq %rax, %rbx                 /* the status, for the #UD handler */
     ud2
@@ -129,10 +132,12 @@ gp_handler:
 shutdown:
     movl $HC_SHUTDOWN, %eax
     xorl %edi, %edi                 /* VMI_SHUTDOWN_POWEROFF */
-    movl $DOORBELL, %edx
+    movzwl doorbell, %edx
     outl %eax, %dx
 2:  hlt
     jmp 2b
+no_openvmi:
+    ud2                             /* no IDT yet: a triple fault (exit 123) */
 
     .section .rodata
 msg:
@@ -140,6 +145,8 @@ msg:
     .set msg_len, . - msg
 
     .data
+doorbell:
+    .word 0
     .balign 16
 gdt:
     .quad 0

@@ -34,6 +34,31 @@ hello)
     expect "hello: clock [0-9]* ns, slept" "$out"
     expect "shutting down with status 0" "$out"
     expect "guest powered off with status 0" "$err" ;;
+port)
+    # The guest uses the port discovery announces (VMI-CALL-013), whatever
+    # it is: hello and the hand-written floor guest run on other ports.
+    need_kvm
+    run 0 --timeout 10 "$G/hello.elf"
+    expect "doorbell port 0x520," "$out"
+    for p in 0x5658 0x1234 65535; do
+        run 0 --timeout 10 --port $p "$G/hello.elf"
+        expect "doorbell port $(printf 0x%x $p)," "$out"
+        expect "shutting down with status 0" "$out"
+        # A guest that ignored discovery would knock on 0x520, which is
+        # then no doorbell: it would never finish (exit 124, not 0).
+        run 0 --timeout 10 --port $p "$G/floor.elf"
+    done
+    for bad in 0 0x10000 -1 5x; do
+        run 125 --port $bad "$G/hello.elf"
+        expect "\-\-port: an I/O port from 1 to 0xffff" "$err"
+    done
+    # A snapshot keeps its port; another --port on restore is refused.
+    run 0 --timeout 10 --port 0x600 --save "$tmp/snap" --save-after 60 --cmdline "status=4 sleep_ms=300" "$G/hello.elf"
+    expect "VM saved to" "$err"
+    run 125 --port 0x520 --restore "$tmp/snap"
+    expect "saved guest uses doorbell port 0x600" "$err"
+    run 4 --timeout 10 --restore "$tmp/snap"
+    expect "shutting down with status 4" "$out" ;;
 hello_status)
     need_kvm
     run 7 --timeout 10 --cmdline "status=7 sleep_ms=10" "$G/hello.elf"
