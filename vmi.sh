@@ -24,6 +24,7 @@ PACKAGES=(
   libssl-dev                                           # SHA-256 of conformance images
   gnuplot-nox                                          # benchmark plots
   clang-format                                         # style check
+  dpkg-dev                                             # tools/vmi-debian-fetch
 )
 
 log() { printf '\n==> %s\n' "$*"; }
