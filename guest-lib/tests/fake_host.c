@@ -275,8 +275,8 @@ static int64_t serve(struct fake_host *fh, uint64_t nr, const uint64_t *a,
             return -VMI_E_STATE;
         if (VMI_VERSION_MAJOR(a[0]) != 1)
             return -VMI_E_VERSION;
-        if (req & ~VMI_F_ALL_1_0)
-            return -VMI_E_INVAL;
+        /* Draft 2: bits 1.0 does not define are ignored (VMI-VER-029). */
+        req &= VMI_F_ALL_1_0;
         if (((req & VMI_F_TIMER) && (~req & VMI_F_TIMER_REQUIRES)) ||
             ((req & VMI_F_VCPU) && (~req & VMI_F_VCPU_REQUIRES)) ||
             ((req & VMI_F_STEAL) && (~req & VMI_F_STEAL_REQUIRES)) ||

@@ -113,6 +113,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (c.status > 0 || c.status < -(int64_t)VMI_E_VERSION ||
                 c.action > VMI_HOST_SHUTDOWN)
                 abort();
+            /* Only a status the call's Statuses row lists (VMI-STS-008). */
+            if (c.status < 0 &&
+                !((VMI_HC_COMMON_STATUSES | VMI_HC_STATUSES(c.nr)) &
+                  (UINT32_C(1) << -c.status)))
+                abort();
             /* A rejected call changes no state; batched calls keep the
              * entries before the failing one. */
             int was_blocked = blocked[vcpu];

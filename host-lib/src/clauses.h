@@ -12,7 +12,6 @@
 #define VMI__CL_G_NOTSUP "VMI-CALL-023"  /* feature not granted */
 #define VMI__CL_G_INVAL "VMI-GEN-003"    /* reserved fields zero */
 #define VMI__CL_G_VALUE "VMI-CALL-032"   /* undefined argument value */
-#define VMI__CL_G_FEATURES "VMI-VER-018" /* undefined feature bits */
 #define VMI__CL_G_REQUIRES "VMI-VER-023" /* required feature missing */
 #define VMI__CL_G_ALIGN "VMI-CALL-028"   /* alignment */
 #define VMI__CL_G_FAULT "VMI-CALL-027"   /* ranges inside RAM */
@@ -23,9 +22,9 @@
 #define VMI__CL_TMR_NEVER_EARLY "VMI-TMR-008"
 #define VMI__CL_TMR_PAST_NO_ERROR "VMI-TMR-006"
 #define VMI__CL_TMR_CANCEL_OK "VMI-TMR-015"
-#define VMI__CL_VER_RESERVED_FEATURES "VMI-VER-010"
+#define VMI__CL_VER_UNDEFINED_IGNORED "VMI-VER-029"
 #define VMI__CL_CLK_REGISTER_FLAGS "VMI-CLK-023"
-#define VMI__CL_STS_PRECEDENCE "VMI-STS-003"
+#define VMI__CL_STS_PRECEDENCE "VMI-STS-007"
 #define VMI__CL_CLK_VERSION_EVEN "VMI-CLK-008"
 #define VMI__CL_EVT_BLOCK_REASON "VMI-EVT-031"
 #define VMI__CL_PT_RESERVED_BITS "VMI-PT-001"
@@ -54,5 +53,9 @@
 #define VMI__CL_BAT_COMPLETED "VMI-BAT-007"
 #define VMI__CL_EVT_SEND_RANGE "VMI-EVT-024"
 #define VMI__CL_CALL_NOSYS "VMI-CALL-020"
+#define VMI__CL_VER_NEVER_GRANT_UNDEFINED "VMI-VER-032"
+#define VMI__CL_VER_NO_COMMON "VMI-VER-030"
+#define VMI__CL_VER_HIGHEST_COMMON "VMI-VER-031"
+#define VMI__CL_STS_LISTED "VMI-STS-008"
 
 #endif /* VMI_HOST_CLAUSES_H */

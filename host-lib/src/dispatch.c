@@ -152,6 +152,10 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
         status = check_call(vm, d, call->user);
     if (!status && d)
         status = d->fn(&c);
+    /* A status TIME_READ's "Statuses" row does not list (VMI-STS-008). */
+    if (vm->fault == VMI__FAULT_STATUS_NOT_LISTED && !status &&
+        call->nr == VMI_HC_TIME_READ && call->args[0])
+        status = -VMI_E_INVAL;
     if (vm->fault == VMI__FAULT_RESULTS_NOT_ZEROED)
         for (unsigned i = d ? d->rets : 0; i < VMI_HC_MAX_RETS; i++)
             call->rets[i] = UINT64_C(0x5a5a5a5a5a5a5a5a);
@@ -193,26 +197,40 @@ int64_t vmi__hc_negotiate(struct vmi__ctx *c)
     uint64_t version = c->call->args[0];
     uint64_t req = c->call->args[1];
     uint64_t major = version >> 16, minor = version & 0xFFFFu;
+    /* Bits the agreed version does not define are ignored (VMI-VER-029):
+     * a later guest asks for what it knows, this host grants what it knows.
+     * This host implements one version, so "agreed" is 1.0's set. */
+    uint64_t known = req & VMI_F_ALL_1_0;
     uint64_t granted;
 
     if (vm->lifecycle != VMI_LIFECYCLE_INITIAL &&
         vm->fault != VMI__FAULT_NEGOTIATE_TWICE)
         return -VMI_E_STATE;
     if ((req & ~VMI_F_ALL_1_0) &&
-        vm->fault != VMI__FAULT_NEGOTIATE_IGNORES_RESERVED)
+        vm->fault == VMI__FAULT_NEGOTIATE_REJECTS_UNDEFINED)
         return -VMI_E_INVAL;
     /* A requested feature must come with everything it requires. */
-    if (close_features(req & VMI_F_ALL_1_0) != (req & VMI_F_ALL_1_0))
+    if (close_features(known) != known)
         return -VMI_E_INVAL;
-    if (major != VMI_SPEC_VERSION_MAJOR)
+    /*
+     * The highest version both implement (VMI-VER-030/031): the guest
+     * implements every minor of its major up to its own, this host 1.0 to
+     * 1.VMI_SPEC_VERSION_MINOR of major VMI_SPEC_VERSION_MAJOR.
+     */
+    if (major != VMI_SPEC_VERSION_MAJOR &&
+        vm->fault != VMI__FAULT_NEGOTIATE_ANY_MAJOR)
         return -VMI_E_VERSION;
     if (vm->fault == VMI__FAULT_VERSION_EXACT_MATCH &&
         minor != VMI_SPEC_VERSION_MINOR)
         return -VMI_E_VERSION;
-    granted = close_features(req & vm->cfg.features);
+    if (vm->fault != VMI__FAULT_VERSION_NOT_CLAMPED)
+        minor = vmi__min64(minor, VMI_SPEC_VERSION_MINOR);
+    granted = close_features(known & vm->cfg.features);
+    if (vm->fault == VMI__FAULT_NEGOTIATE_GRANTS_UNDEFINED)
+        granted |= req & ~VMI_F_ALL_1_0;
     __atomic_store_n(&vm->lifecycle, VMI_LIFECYCLE_NEGOTIATED,
                      __ATOMIC_RELEASE);
-    vm->version = VMI_VERSION(major, vmi__min64(minor, VMI_SPEC_VERSION_MINOR));
+    vm->version = VMI_VERSION(major, minor);
     vm->features = granted;
     c->call->rets[0] = vm->version;
     c->call->rets[1] = granted;

@@ -45,10 +45,7 @@ void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status)
         what = "call of a feature that was not granted";
         break;
     case VMI_E_INVAL:
-        if (nr == VMI_HC_NEGOTIATE && (c->call->args[1] & ~VMI_F_ALL_1_0)) {
-            clause = VMI__CL_G_FEATURES;
-            what = "feature bit the version does not define";
-        } else if (nr == VMI_HC_NEGOTIATE) {
+        if (nr == VMI_HC_NEGOTIATE) {
             clause = VMI__CL_G_REQUIRES;
             what = "feature requested without the features it requires";
         } else if (nr == VMI_HC_VCPU_START) {

@@ -60,9 +60,16 @@ int64_t vmi__hc_tlb_flush(struct vmi__ctx *c)
         if (count > vm->cfg.max_batch)
             return -VMI_E_RANGE;
     }
-    ret = target_set(c, base, mask, flags, set);
-    if (ret)
-        return ret;
+    /*
+     * The vCPU set's RANGE check does not depend on the ranges, so their
+     * INVAL and ALIGN outrank it (VMI-STS-007); the injected fault checks
+     * it first, as the first draft's host did.
+     */
+    if (vm->fault == VMI__FAULT_TLB_RANGE_BEFORE_CONTENTS) {
+        ret = target_set(c, base, mask, flags, set);
+        if (ret)
+            return ret;
+    }
     /* Copy in each range once, in chunks, and validate the copies. */
     for (uint64_t i = 0; i < count; i += RANGES_PER_CHUNK) {
         uint64_t n = vmi__min64(count - i, RANGES_PER_CHUNK);
@@ -84,6 +91,9 @@ int64_t vmi__hc_tlb_flush(struct vmi__ctx *c)
         return -VMI_E_INVAL;
     if (align)
         return -VMI_E_ALIGN;
+    ret = target_set(c, base, mask, flags, set);
+    if (ret)
+        return ret;
     /* Ranges beyond one chunk were not kept: flush everything instead. */
     pass = count <= RANGES_PER_CHUNK ? (uint32_t)count : 0;
     vmi__unlock(vm);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,139 @@ static void test_cpuid_without_pt_announces_no_pins(void **state)
     free(f);
 }
 
+static uint64_t rng_next(uint64_t *s)
+{
+    /* xorshift64*: deterministic, so a failure reproduces. */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * UINT64_C(2685821657736338717);
+}
+
+/* Arguments that reach every check: small ids and counts, aligned and
+ * misaligned addresses in and out of RAM, flags, extremes. */
+static uint64_t pick_arg(uint64_t *s)
+{
+    static const uint64_t pool[] = {0,
+                                    1,
+                                    2,
+                                    3,
+                                    4,
+                                    7,
+                                    8,
+                                    63,
+                                    64,
+                                    65,
+                                    4095,
+                                    4096,
+                                    0x2000,
+                                    0x2008,
+                                    0x2010,
+                                    0x3001,
+                                    0x10000,
+                                    0x100000,
+                                    FAKE_RAM_BYTES - 64,
+                                    FAKE_RAM_BYTES,
+                                    FAKE_RAM_BYTES + 4096,
+                                    UINT64_C(1) << 32,
+                                    UINT64_C(1) << 63,
+                                    UINT64_MAX,
+                                    UINT64_MAX - 4095,
+                                    VMI_GPA_NONE,
+                                    VMI_VERSION(1, 0),
+                                    VMI_VERSION(1, 9),
+                                    VMI_VERSION(2, 0),
+                                    VMI_F_ALL_1_0,
+                                    VMI_VCPUSET_ALL,
+                                    VMI_VCPUSET_EXCLUDE_SELF};
+    uint64_t r = rng_next(s);
+
+    return (r & 3) == 0 ? rng_next(s)
+                        : pool[(r >> 2) % (sizeof(pool) / sizeof(pool[0]))];
+}
+
+/*
+ * Random calls (every number, random and boundary arguments, random guest
+ * memory, from kernel and user mode, in every lifecycle state): every
+ * status is VMI_OK, a common-check status, or one the call's "Statuses"
+ * row lists (VMI-STS-008).
+ */
+static void test_every_status_is_listed_for_its_call(void **state)
+{
+    static const uint64_t numbers[] = {
+#define NUM(name, num, priv, bn, feat, na, nr_) num,
+        VMI_HC_LIST(NUM)
+#undef NUM
+            0x0003,
+        0x0999, UINT64_C(1) << 32};
+    struct fake_host *f = calloc(1, sizeof(*f));
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm;
+    uint64_t seed = UINT64_C(0x9E3779B97F4A7C15), calls = 0, seen = 0;
+    uint32_t statuses_seen = 0;
+
+    (void)state;
+    fake_init(f);
+    fake_config(f, &cfg);
+    cfg.strict = 0;
+    vm = NULL;
+    for (unsigned i = 0; i < 200000; i++) {
+        /* Most VMs negotiate everything first, the rest stay INITIAL. */
+        if (i % 4096 == 0 || !vm) {
+            if (vm)
+                vmi_host_vm_destroy(vm);
+            vm = fake_vm(f, &cfg);
+            if (rng_next(&seed) % 4)
+                assert_int_equal(fake_call(vm, 0, VMI_HC_NEGOTIATE,
+                                           VMI_SPEC_VERSION, VMI_F_ALL_1_0, 0,
+                                           0, 0, NULL),
+                                 0);
+        }
+        uint64_t nr =
+            numbers[rng_next(&seed) % (sizeof(numbers) / sizeof(numbers[0]))];
+        uint64_t a[5];
+        uint32_t vcpu = (uint32_t)(rng_next(&seed) % cfg.vcpu_count);
+        int64_t st;
+
+        for (unsigned k = 0; k < 5; k++)
+            a[k] = pick_arg(&seed);
+        /* Now and then scribble over the structures calls read. */
+        if ((rng_next(&seed) & 15) == 0) {
+            uint64_t off = rng_next(&seed) % (0x20000 - 8);
+            uint64_t v = pick_arg(&seed);
+            memcpy(f->ram + off, &v, 8);
+        }
+        if ((rng_next(&seed) & 31) == 0)
+            st = fake_user_call(vm, vcpu, nr, a[0], a[1]);
+        else
+            st = fake_call(vm, vcpu, nr, a[0], a[1], a[2], a[3], a[4], NULL);
+        calls++;
+        /* A VM that shut down answers STATE to everything: start again. */
+        if (nr == VMI_HC_SHUTDOWN && st == 0) {
+            vmi_host_vm_destroy(vm);
+            vm = NULL;
+        }
+        if (st == 0)
+            continue;
+        assert_true(st < 0 && -st < VMI_STATUS_COUNT);
+        statuses_seen |= UINT32_C(1) << -st;
+        if (!((VMI_HC_COMMON_STATUSES | VMI_HC_STATUSES(nr)) &
+              (UINT32_C(1) << -st)))
+            fail_msg("call 0x%llx returned %s, which its Statuses row "
+                     "does not list",
+                     (unsigned long long)nr, vmi_host_status_name(st));
+        seen++;
+    }
+    if (vm)
+        vmi_host_vm_destroy(vm);
+    fake_fini(f);
+    free(f);
+    printf("%llu calls, %llu refused; statuses seen 0x%x\n",
+           (unsigned long long)calls, (unsigned long long)seen, statuses_seen);
+    /* The random calls reached most of the status space. */
+    assert_true(__builtin_popcount(statuses_seen) >= 10);
+}
+
 static void test_bad_configs_are_rejected(void **state)
 {
     struct fake_host *f = calloc(1, sizeof(*f));
@@ -314,6 +448,7 @@ int main(void)
                                         fake_teardown),
         cmocka_unit_test(test_cpuid_without_pt_announces_no_pins),
         cmocka_unit_test(test_bad_configs_are_rejected),
+        cmocka_unit_test(test_every_status_is_listed_for_its_call),
         cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

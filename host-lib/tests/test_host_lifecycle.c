@@ -48,17 +48,24 @@ static void test_negotiate_other_major_is_version(void **state)
     assert_int_equal(NEG(x->vm, VMI_SPEC_VERSION, 0, NULL), 0);
 }
 
-static void test_negotiate_reserved_feature_bits_are_inval(void **state)
+static void test_negotiate_undefined_feature_bits_are_ignored(void **state)
 {
     struct fake_fx *x = *state;
+    struct vmi_host_call c;
 
+    /* Requirement and version checks look at defined bits only. */
     fake_expect_reject(&x->f, x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
-                       UINT64_C(1) << 8, 0, 0, 0, -VMI_E_INVAL);
-    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
-                       UINT64_C(1) << 63 | VMI_F_CLOCK, 0, 0, 0, -VMI_E_INVAL);
+                       UINT64_C(1) << 63 | VMI_F_TIMER, 0, 0, 0, -VMI_E_INVAL);
     /* INVAL wins over VERSION. */
     fake_expect_reject(&x->f, x->vm, 0, VMI_HC_NEGOTIATE, VMI_VERSION(3, 0),
-                       UINT64_C(1) << 9, 0, 0, 0, -VMI_E_INVAL);
+                       UINT64_C(1) << 9 | VMI_F_PT, 0, 0, 0, -VMI_E_INVAL);
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_NEGOTIATE, VMI_VERSION(3, 0),
+                       UINT64_C(1) << 9, 0, 0, 0, -VMI_E_VERSION);
+    /* Not an error, and never granted (VMI-VER-029, VMI-VER-032). */
+    assert_int_equal(
+        NEG(x->vm, VMI_VERSION(1, 9), ~VMI_F_ALL_1_0 | VMI_F_CLOCK, &c), 0);
+    assert_int_equal(c.rets[0], VMI_VERSION(1, 0));
+    assert_int_equal(c.rets[1], VMI_F_CLOCK);
 }
 
 static void test_negotiate_missing_requirement_is_inval(void **state)
@@ -196,7 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_negotiate_other_major_is_version,
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(
-            test_negotiate_reserved_feature_bits_are_inval, fake_setup,
+            test_negotiate_undefined_feature_bits_are_ignored, fake_setup,
             fake_teardown),
         cmocka_unit_test_setup_teardown(
             test_negotiate_missing_requirement_is_inval, fake_setup,

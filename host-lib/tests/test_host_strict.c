@@ -34,10 +34,9 @@ static void test_strict_reports_rejections_with_clause(void **state)
 
     expect_report(x, 0, VMI_HC_TIMER_ARM, 0, 0, 0, -VMI_E_STATE,
                   VMI__CL_G_STATE);
-    expect_report(x, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(20), 0,
-                  -VMI_E_INVAL, VMI__CL_G_FEATURES);
-    expect_report(x, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, VMI_F_TIMER, 0,
-                  -VMI_E_INVAL, VMI__CL_G_REQUIRES);
+    /* Undefined feature bits are no violation (VMI-VER-033). */
+    expect_report(x, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                  VMI_F_TIMER | BIT(20), 0, -VMI_E_INVAL, VMI__CL_G_REQUIRES);
     assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
                                VMI_F_CLOCK | VMI_F_EVENTS, 0, 0, 0, NULL),
                      0);
@@ -205,10 +204,10 @@ static int sc_cancel_not_idempotent(struct fake_fx *x)
     return hc(x, VMI_HC_TIMER_CANCEL, 3, 0, 0, 0, NULL) != 0;
 }
 
-static int sc_negotiate_ignores_reserved(struct fake_fx *x)
+static int sc_negotiate_rejects_undefined(struct fake_fx *x)
 {
     return hc(x, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(8) | VMI_F_CLOCK, 0, 0,
-              NULL) == 0;
+              NULL) != 0;
 }
 
 static int sc_reserved_field_ignored(struct fake_fx *x)
@@ -467,6 +466,44 @@ static int sc_unknown_call_ok(struct fake_fx *x)
     return hc(x, 0x0909, 0, 0, 0, 0, NULL) == 0;
 }
 
+static int sc_negotiate_grants_undefined(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    hc(x, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(40) | VMI_F_CLOCK, 0, 0, &c);
+    return (c.rets[1] & ~VMI_F_ALL_1_0) != 0;
+}
+
+static int sc_negotiate_any_major(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_NEGOTIATE, VMI_VERSION(2, 0), 0, 0, 0, NULL) == 0;
+}
+
+static int sc_version_not_clamped(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    hc(x, VMI_HC_NEGOTIATE, VMI_VERSION(1, 5), 0, 0, 0, &c);
+    return c.rets[0] != VMI_SPEC_VERSION;
+}
+
+static int sc_tlb_range_before_contents(struct fake_fx *x)
+{
+    struct vmi_tlb_range *r = fake_gpa(&x->f, 0x6000);
+
+    ready(x, VMI_F_ALL_1_0);
+    r->gva = 0;
+    r->pages = 0; /* INVAL outranks the vCPU set's RANGE */
+    return fake_call(x->vm, 0, VMI_HC_TLB_FLUSH, 0, BIT(40), 0x6000, 1, 0,
+                     NULL) == -VMI_E_RANGE;
+}
+
+static int sc_status_not_listed(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    return hc(x, VMI_HC_TIME_READ, 1, 0, 0, 0, NULL) != 0;
+}
+
 static const struct {
     const char *name;
     int (*scenario)(struct fake_fx *x);
@@ -474,7 +511,7 @@ static const struct {
     {"timer-early", sc_timer_early},
     {"past-deadline-error", sc_past_deadline_error},
     {"cancel-not-idempotent", sc_cancel_not_idempotent},
-    {"negotiate-ignores-reserved", sc_negotiate_ignores_reserved},
+    {"negotiate-rejects-undefined", sc_negotiate_rejects_undefined},
     {"reserved-field-ignored", sc_reserved_field_ignored},
     {"no-status-precedence", sc_no_status_precedence},
     {"clock-version-odd", sc_clock_version_odd},
@@ -505,6 +542,11 @@ static const struct {
     {"pt-update-wrong-completed", sc_pt_update_wrong_completed},
     {"send-range-unchecked", sc_send_range_unchecked},
     {"unknown-call-ok", sc_unknown_call_ok},
+    {"negotiate-grants-undefined", sc_negotiate_grants_undefined},
+    {"negotiate-any-major", sc_negotiate_any_major},
+    {"version-not-clamped", sc_version_not_clamped},
+    {"tlb-range-before-contents", sc_tlb_range_before_contents},
+    {"status-not-listed", sc_status_not_listed},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

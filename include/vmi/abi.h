@@ -46,14 +46,15 @@
 
 /*
  * Status codes. A hypercall returns VMI_OK or the negated code (-VMI_E_*) as a
- * signed 64-bit value. When several codes apply, the one listed first here is
- * returned (VMI_STATUS_PRECEDENCE).
+ * signed 64-bit value. Listed in precedence order: when several of a call's own
+ * checks fail, the code listed first is returned; the common checks (NOSYS,
+ * PERM, STATE, NOTSUP) come before them (VMI-STS-007).
  */
 /* The call completed. */
 #define VMI_OK                          0
 /*
- * The call number is not defined by the negotiated version (or, before
- * negotiation, by any version the host implements).
+ * The call number is not defined by the highest version the host implements
+ * (VMI-CALL-020; for a host that implements one version, the agreed version).
  */
 #define VMI_E_NOSYS                     1
 /* The call was made from a privilege level that may not make it. */
@@ -89,7 +90,10 @@
  * that runs, pinning a pinned table).
  */
 #define VMI_E_BUSY                      10
-/* A host resource limit was reached; the call had no effect. */
+/*
+ * A host resource limit was reached; the call had no effect beyond the entries
+ * a batched call reports as completed.
+ */
 #define VMI_E_LIMIT                     11
 /*
  * A long call stopped after bounded work; the completed count says where to

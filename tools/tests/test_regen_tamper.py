@@ -86,6 +86,37 @@ class RegenCheck(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("not naturally aligned", r.stderr)
 
+    def _statuses(self, old, new):
+        p = os.path.join(self.tmp, "spec/registry/vmi.toml")
+        text = open(p).read()
+        self.assertIn(old, text)
+        open(p, "w").write(text.replace(old, new, 1))
+        return check(self.tmp)
+
+    def test_statuses_out_of_order_refused(self):
+        r = self._statuses('statuses = ["E_STATE", "E_INVAL", "E_VERSION"]',
+                           'statuses = ["E_INVAL", "E_STATE", "E_VERSION"]')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("precedence order", r.stderr)
+
+    def test_statuses_unknown_or_common_refused(self):
+        r = self._statuses('statuses = ["E_STATE", "E_INVAL", "E_VERSION"]',
+                           'statuses = ["E_STATE", "E_BOGUS"]')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown status E_BOGUS", r.stderr)
+        self.tearDown()
+        self.setUp()
+        r = self._statuses('statuses = ["E_STATE", "E_INVAL", "E_VERSION"]',
+                           'statuses = ["E_NOTSUP", "E_INVAL"]')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("common checks", r.stderr)
+
+    def test_missing_statuses_refused(self):
+        r = self._statuses('statuses = ["E_STATE", "E_INVAL", "E_VERSION"]\n',
+                           '')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no statuses list", r.stderr)
+
     def test_regenerate_repairs(self):
         p = os.path.join(self.tmp, "include/vmi/clock.h")
         with open(p, "a") as f:

@@ -316,7 +316,7 @@ TEST(evt_block_argument_and_state_checks)
                  -VMI_E_STATE);
     VMI_CHECK_ST("VMI-EVT-028", CALL2(t, VMI_HC_BLOCK, 0, 1, r), -VMI_E_INVAL);
     /* STATE precedes INVAL. */
-    VMI_CHECK_ST("VMI-STS-003", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 1, r),
+    VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 1, r),
                  -VMI_E_STATE);
     /* A plain sleep without a record is allowed. */
     VMI_CHECK_ST("VMI-EVT-030", CALL2(t, VMI_HC_BLOCK, 0, 0, r), 0);
@@ -421,7 +421,7 @@ static const struct vmi_conform_test tests[] = {
     EVT(evt_unregistered_record_never_written,
         "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018", 0, 0, 1),
     EVT(evt_block_argument_and_state_checks,
-        "VMI-EVT-027 VMI-EVT-028 VMI-EVT-030 VMI-STS-003", 0, 0, 1),
+        "VMI-EVT-027 VMI-EVT-028 VMI-EVT-030 VMI-STS-007", 0, 0, 1),
     EVT(evt_block_returns_at_once_when_pending_or_past,
         "VMI-EVT-029 VMI-EVT-030 VMI-EVT-032", 0, 0, 1),
     EVT(evt_block_deadline_never_early, "VMI-EVT-031 VMI-EVT-032 VMI-EVT-033",

@@ -233,7 +233,7 @@ TEST(pt_pin_limit_returns_limit)
                  CALL3(t, VMI_HC_PT_PIN, g0 + max * 4096ull, 1, 0, r),
                  -VMI_E_LIMIT);
     /* BUSY precedes LIMIT for a table that is already pinned. */
-    VMI_CHECK_ST("VMI-STS-003", CALL3(t, VMI_HC_PT_PIN, g0, 1, 0, r),
+    VMI_CHECK_ST("VMI-STS-007", CALL3(t, VMI_HC_PT_PIN, g0, 1, 0, r),
                  -VMI_E_BUSY);
     VMI_CHECK_ST("VMI-SEC-006", CALL1(t, VMI_HC_PT_UNPIN, g0, NULL), 0);
     VMI_CHECK_ST("VMI-SEC-006",
@@ -262,7 +262,7 @@ static const struct vmi_conform_test tests[] = {
        "VMI-PT-013 VMI-PT-016 VMI-BAT-001 VMI-BAT-002 VMI-BAT-003 VMI-BAT-004 "
        "VMI-BAT-005 VMI-BAT-010",
        0),
-    PT(pt_pin_limit_returns_limit, "VMI-PT-011 VMI-STS-003 VMI-SEC-006", 0),
+    PT(pt_pin_limit_returns_limit, "VMI-PT-011 VMI-STS-007 VMI-SEC-006", 0),
     PT(pt_update_long_batch_restarts_until_done,
        "VMI-PT-013 VMI-BAT-006 VMI-BAT-008 VMI-BAT-009 VMI-BAT-010 "
        "VMI-SEC-005",

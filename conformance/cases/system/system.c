@@ -103,7 +103,7 @@ TEST(shd_rejects_bad_reason_and_status)
         CALL2(t, VMI_HC_SHUTDOWN, VMI_SHUTDOWN_CRASH, UINT64_C(1) << 40, r),
         -VMI_E_RANGE);
     /* INVAL before RANGE. */
-    VMI_CHECK_ST("VMI-STS-003", CALL2(t, VMI_HC_SHUTDOWN, 9, 999, r),
+    VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_SHUTDOWN, 9, 999, r),
                  -VMI_E_INVAL);
     /* Still running. */
     VMI_CHECK_ST("VMI-STS-004", CALL0(t, VMI_HC_NOP, r), 0);
@@ -172,7 +172,7 @@ static const struct vmi_conform_test tests[] = {
     SYS(con_rate_limit_accepts_leading_bytes, "VMI-CON-005 VMI-CON-006",
         VMI_CONFORM_SIM),
     SYS(shd_rejects_bad_reason_and_status,
-        "VMI-SHD-001 VMI-SHD-002 VMI-STS-003 VMI-STS-004", 0),
+        "VMI-SHD-001 VMI-SHD-002 VMI-STS-007 VMI-STS-004", 0),
     {"shd_success_ends_vm_and_reports",
      "VMI-SHD-003 VMI-SHD-004 VMI-SHD-005 VMI-SHD-006 VMI-VER-005 "
      "VMI-VER-006",

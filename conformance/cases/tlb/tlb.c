@@ -59,6 +59,14 @@ TEST(tlb_flush_rejects_bad_arguments)
     rg[1].pages = 3;
     VMI_CHECK_ST("VMI-TLB-009", CALL5(t, VMI_HC_TLB_FLUSH, 0, 1, g, 2, 0, NULL),
                  -VMI_E_INVAL);
+    /* A bad range (INVAL) and a vCPU set out of range (RANGE): the range's
+     * check does not depend on the set's, so the lower number wins. */
+    rg[1].gva = 0x1000;
+    rg[1].pages = 0;
+    VMI_CHECK_ST("VMI-STS-007",
+                 CALL5(t, VMI_HC_TLB_FLUSH, ((uint64_t)n + 64) & ~63ull, 1, g,
+                       2, 0, NULL),
+                 -VMI_E_INVAL);
     rg[1].gva = 0x1800;
     rg[1].pages = 1;
     VMI_CHECK_ST("VMI-TLB-010", CALL5(t, VMI_HC_TLB_FLUSH, 0, 1, g, 2, 0, NULL),
@@ -125,6 +133,7 @@ static const struct vmi_conform_test tests[] = {
     TLB(tlb_flush_rejects_bad_arguments,
         "VMI-TLB-001 VMI-TLB-002 VMI-TLB-003 VMI-TLB-004 VMI-TLB-005 "
         "VMI-TLB-006 VMI-TLB-007 VMI-TLB-008 VMI-TLB-009 VMI-TLB-010 "
+        "VMI-STS-007 "
         "VMI-TLB-011"),
     TLB(tlb_flush_accepts_valid_sets_and_ranges, "VMI-TLB-012 VMI-TLB-014"),
 };

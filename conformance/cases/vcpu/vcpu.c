@@ -36,7 +36,7 @@ TEST(cpu_start_rejects_bad_arguments)
     /* vCPU 0 always runs; BUSY comes after ALIGN and INVAL. */
     VMI_CHECK_ST("VMI-CPU-007", CALL2(t, VMI_HC_VCPU_START, 0, g, NULL),
                  -VMI_E_BUSY);
-    VMI_CHECK_ST("VMI-STS-003", CALL2(t, VMI_HC_VCPU_START, 0, g + 8, NULL),
+    VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_VCPU_START, 0, g + 8, NULL),
                  -VMI_E_ALIGN);
     /* None of the rejected calls started it. */
     VMI_CHECK("VMI-CPU-002", !t->be->vcpu_is_started(t->be->ctx, id));
@@ -78,7 +78,7 @@ TEST(cpu_start_runs_entry_with_arg_once)
 static const struct vmi_conform_test tests[] = {
     CPU(cpu_start_rejects_bad_arguments,
         "VMI-CPU-002 VMI-CPU-003 VMI-CPU-004 VMI-CPU-005 VMI-CPU-006 "
-        "VMI-CPU-007 VMI-STS-003",
+        "VMI-CPU-007 VMI-STS-007",
         VMI_CONFORM_FRESH_VCPU),
     CPU(cpu_start_runs_entry_with_arg_once,
         "VMI-CPU-001 VMI-CPU-007 VMI-CPU-009 VMI-CPU-011",
