@@ -5,6 +5,7 @@
  * writes the reports, runs the mutation matrix and certifies guests.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,6 +29,9 @@
 #endif
 #ifndef VMI_CONFORM_DEFAULT_VMI_RUN
 #define VMI_CONFORM_DEFAULT_VMI_RUN ""
+#endif
+#ifndef VMI_CONFORM_DEFAULT_TEST_VARIANT
+#define VMI_CONFORM_DEFAULT_TEST_VARIANT ""
 #endif
 #ifndef VMI_CONFORM_DEFAULT_REQUIREMENTS
 #define VMI_CONFORM_DEFAULT_REQUIREMENTS ""
@@ -54,9 +58,18 @@ static const char usage[] =
     "  --requirements FILE    requirements.json (clause list and text)\n"
     "  --timeout SECONDS      whole VM run (default 60)\n"
     "  --filter TEXT          only tests whose name contains TEXT\n"
-    "  --fault NAME           sim: inject a host-lib fault\n"
-    "  --mutation-matrix      sim: run the suite once per host-lib fault\n"
+    "  --fault NAME           inject a host-lib fault: vmi-conform and the\n"
+    "                         hypervisor it starts run on host-lib's test\n"
+    "                         variant (libvmi-host.so.1 from --host-lib-test,\n"
+    "                         through LD_LIBRARY_PATH; VMI_HOST_FAULT=NAME);\n"
+    "                         sim, or a hypervisor that links libvmi-host.so\n"
+    "                         dynamically (vmi-run does)\n"
+    "  --list-faults          print the faults the test variant can inject\n"
+    "  --mutation-matrix      sim: run the suite once per host-lib fault, on\n"
+    "                         the test variant\n"
     "  --matrix-md FILE       with --mutation-matrix: also write Markdown\n"
+    "  --host-lib-test DIR    directory of host-lib's test variant\n"
+    "                         (default: the one built with vmi-conform)\n"
     "  --certify-guest ELF    run a guest on vmi-run --strict and report its\n"
     "                         violations (exit 1 if any)\n"
     "  --sim-shared           sim: one VM for the whole suite, in the\n"
@@ -78,6 +91,8 @@ struct opts {
     int timeout;
     int shared;
     int mutation;
+    int list_faults;
+    const char *test_variant;
     int list;
     int quiet;
 };
@@ -288,7 +303,11 @@ static int sim_fork(struct conform_parser *p, const char *fault, int quiet,
                 dup2(nul, 2);
         }
         memset(&cfg, 0, sizeof(cfg));
-        cfg.fault = fault;
+        /* The test variant reads it in vmi_host_vm_create. */
+        if (fault)
+            setenv("VMI_HOST_FAULT", fault, 1);
+        else
+            unsetenv("VMI_HOST_FAULT");
         cfg.emit = emit_fd;
         cfg.emit_ctx = &fd;
         alarm(alarm_s);
@@ -553,6 +572,67 @@ static int write_reports(const struct conform_run *run, const char *out)
     return rc;
 }
 
+/* ---- host-lib's test variant
+ * ------------------------------------------------------------------ */
+
+typedef unsigned (*faults_fn)(const char **, const char **, unsigned);
+
+/* vmi_host_test_faults of the loaded libvmi-host.so, or NULL when the
+ * shipping library is loaded (it has no fault injection). */
+static faults_fn test_variant_faults(void)
+{
+    faults_fn fn;
+    void *sym = dlsym(RTLD_DEFAULT, "vmi_host_test_faults");
+
+    memcpy(&fn, &sym, sizeof(fn));
+    return fn;
+}
+
+/*
+ * Make this process (and what it starts) run on host-lib's test variant:
+ * if the shipping libvmi-host.so.1 is loaded, put the test variant's
+ * directory first in LD_LIBRARY_PATH and execute this program again.
+ * Returns 0 when the test variant is loaded, 2 with a message otherwise.
+ */
+static int use_test_variant(char **argv, const char *dir)
+{
+    const char *old = getenv("LD_LIBRARY_PATH");
+    char path[4096];
+
+    if (test_variant_faults())
+        return 0;
+    if (getenv("VMI_CONFORM_TEST_VARIANT")) {
+        fprintf(stderr,
+                "vmi-conform: %s/libvmi-host.so.1 is not host-lib's test "
+                "variant (no vmi_host_test_faults); build target "
+                "vmi_host_test_shared or pass --host-lib-test DIR\n",
+                dir);
+        return 2;
+    }
+    if (!dir || !*dir) {
+        fprintf(stderr, "vmi-conform: no test variant of host-lib was built; "
+                        "pass --host-lib-test DIR\n");
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/libvmi-host.so.1", dir);
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "vmi-conform: cannot read %s: %s\n", path,
+                strerror(errno));
+        return 2;
+    }
+    if (old && *old)
+        snprintf(path, sizeof(path), "%s:%s", dir, old);
+    else
+        snprintf(path, sizeof(path), "%s", dir);
+    setenv("LD_LIBRARY_PATH", path, 1);
+    setenv("VMI_CONFORM_TEST_VARIANT", dir, 1);
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "vmi-conform: cannot execute itself again: %s\n",
+            strerror(errno));
+    return 2;
+}
+
 /* ---- mutation matrix
  * ------------------------------------------------------------------ */
 
@@ -567,7 +647,8 @@ struct mut {
 static int mutation_matrix(struct conform_run *run, const struct opts *o)
 {
     const char *names[128], *clauses[128];
-    unsigned n = vmi_host_faults(names, clauses, 128), i, caught = 0, exact = 0;
+    unsigned n = test_variant_faults()(names, clauses, 128), i, caught = 0,
+             exact = 0;
     char *base_fail;
     struct mut *m = calloc(n ? n : 1, sizeof(*m));
     char path[4096];
@@ -721,11 +802,14 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
                     "# OpenVMI conformance: mutation matrix\n\n"
                     "Generated by `vmi-conform --mutation-matrix` (target "
                     "`conformance-mutation-matrix`); do not edit.\n\n"
-                    "Each row injects one host-lib fault "
-                    "(`vmi_host_config.fault`, listed by "
-                    "`vmi_host_faults()`) that breaks one clause, runs the "
-                    "whole suite on the simulator and lists the tests that "
-                    "fail.\n\n"
+                    "Each row injects one host-lib fault that breaks one "
+                    "clause, runs the whole suite on the simulator and "
+                    "lists the tests that fail. The faults exist only in "
+                    "host-lib's test variant "
+                    "(`build/host-lib/test-variant/libvmi-host.so.1`, the "
+                    "shipping soname): vmi-conform runs on it through "
+                    "`LD_LIBRARY_PATH` and names the fault in "
+                    "`VMI_HOST_FAULT` (`vmi-conform --list-faults`).\n\n"
                     "**Faults caught: %u / %u injected** (%u of them with a "
                     "failure reported at the very clause the fault "
                     "breaks).\n\n"
@@ -830,6 +914,8 @@ int main(int argc, char **argv)
         {"filter", required_argument, 0, 'f'},
         {"fault", required_argument, 0, 'F'},
         {"mutation-matrix", no_argument, 0, 'm'},
+        {"list-faults", no_argument, 0, 'L'},
+        {"host-lib-test", required_argument, 0, 'T'},
         {"matrix-md", required_argument, 0, 'M'},
         {"certify-guest", required_argument, 0, 'c'},
         {"list", no_argument, 0, 'l'},
@@ -838,7 +924,9 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    struct opts o = {.backend = "auto", .timeout = 60};
+    struct opts o = {.backend = "auto",
+                     .timeout = 60,
+                     .test_variant = VMI_CONFORM_DEFAULT_TEST_VARIANT};
     struct conform_run run;
     char vmcmd[1024];
     int c, rc;
@@ -875,6 +963,12 @@ int main(int argc, char **argv)
         case 'm':
             o.mutation = 1;
             break;
+        case 'L':
+            o.list_faults = 1;
+            break;
+        case 'T':
+            o.test_variant = optarg;
+            break;
         case 'M':
             o.matrix_md = optarg;
             break;
@@ -901,6 +995,33 @@ int main(int argc, char **argv)
     if (optind != argc) {
         fputs(usage, stderr);
         return 2;
+    }
+    if (o.fault || o.mutation || o.list_faults) {
+        const char *names[128], *clauses[128];
+        unsigned n, i;
+
+        rc = use_test_variant(argv, o.test_variant);
+        if (rc)
+            return rc;
+        n = test_variant_faults()(names, clauses, 128);
+        if (o.list_faults) {
+            for (i = 0; i < n && i < 128; i++)
+                printf("%-34s %s\n", names[i], clauses[i]);
+            return 0;
+        }
+        for (i = 0; o.fault && i < n && i < 128; i++)
+            if (!strcmp(names[i], o.fault))
+                break;
+        if (o.fault && i == n) {
+            fprintf(stderr,
+                    "vmi-conform: --fault %s: no such fault "
+                    "(--list-faults)\n",
+                    o.fault);
+            return 2;
+        }
+        /* A hypervisor started below inherits both variables. */
+        if (o.fault)
+            setenv("VMI_HOST_FAULT", o.fault, 1);
     }
     /* Guest certification runs no test of the suite. */
     if (o.certify)

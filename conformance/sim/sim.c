@@ -628,7 +628,6 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->hcfg.max_released_extents = 64;
     s->hcfg.vendor =
         cfg->vendor ? cfg->vendor : "OpenVMI conformance simulator";
-    s->hcfg.fault = cfg->fault;
     if (vmi_host_vm_create(&s->hcfg, &s->vm, why, why_len) != 0)
         goto fail;
     /* A wall clock in 2026, as an embedder would set from its real time. */

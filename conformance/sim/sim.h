@@ -48,7 +48,6 @@ struct vmi_sim_config {
     uint32_t work_per_call; /* 0: host-lib default */
     uint32_t strict;
     uint64_t features;  /* offered; 0: every 1.0 feature */
-    const char *fault;  /* host-lib fault injection, or NULL */
     const char *vendor; /* identity string, or NULL */
     /* Called when a BLOCK can never wake; must not return (default exits). */
     void (*on_hang)(void *ctx, const char *why);

@@ -136,7 +136,6 @@ struct vmi_host_config {
     uint32_t console_rate;         /* console bytes per second (0: 65536) */
     uint32_t console_burst;        /* console bucket size in bytes (0: 16384) */
     const char *vendor;            /* identity string, up to 48 bytes */
-    const char *fault; /* fault injection: a vmi_host_faults() name */
 };
 
 #define VMI_HOST_MAX_VCPUS 1024u
@@ -275,14 +274,6 @@ VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
  */
 VMI_HOST_API int vmi_host_restore(struct vmi_host_vm *vm, const void *buf,
                                   size_t len, char *why, size_t why_len);
-
-/*
- * Fault injection (for the conformance suite's mutation matrix): the names
- * host-lib can break, each breaking exactly one clause.  Returns the
- * number of faults; fills names[i] and clauses[i] for i < cap.
- */
-VMI_HOST_API unsigned vmi_host_faults(const char **names, const char **clauses,
-                                      unsigned cap);
 
 /* Name of a status code ("VMI_E_FAULT"), for messages. */
 VMI_HOST_API const char *vmi_host_status_name(int64_t status);

@@ -101,7 +101,7 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
     r = vmi__gmem_shared(vm, v->clock_gpa, sizeof(*r));
     if (!r)
         return;
-    if (vm->cfg.tsc_stable && vm->fault != VMI__FAULT_CLOCK_NOT_STABLE)
+    if (vm->cfg.tsc_stable && !VMI__FAULT_IS(vm, CLOCK_NOT_STABLE))
         flags |= VMI_CLOCK_TSC_STABLE;
     ver = seq_begin(&r->version);
     __atomic_store_n(&r->reserved0, 0, __ATOMIC_RELAXED);
@@ -112,7 +112,7 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
     __atomic_store_n(&r->flags, flags, __ATOMIC_RELAXED);
     __atomic_store_n(&r->reserved1[0], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&r->reserved1[1], 0, __ATOMIC_RELAXED);
-    seq_end(&r->version, ver, vm->fault == VMI__FAULT_CLOCK_VERSION_ODD);
+    seq_end(&r->version, ver, VMI__FAULT_IS(vm, CLOCK_VERSION_ODD));
 }
 
 /* Rewrite vCPU `vcpu`'s steal record.  Locked. */
@@ -137,7 +137,7 @@ void vmi__steal_write(struct vmi_host_vm *vm, uint32_t vcpu)
         __atomic_store_n(&r->reserved0[i], 0, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < 11; i++)
         __atomic_store_n(&r->reserved1[i], 0, __ATOMIC_RELAXED);
-    seq_end(&r->version, ver, vm->fault == VMI__FAULT_STEAL_VERSION_ODD);
+    seq_end(&r->version, ver, VMI__FAULT_IS(vm, STEAL_VERSION_ODD));
 }
 
 /* Common part of CLOCK_REGISTER and STEAL_REGISTER. */
@@ -145,7 +145,7 @@ static int64_t check_record(struct vmi__ctx *c, uint64_t gpa, uint64_t flags,
                             uint64_t size)
 {
     /* The injected fault skips the flags check of CLOCK_REGISTER only. */
-    if (flags && !(c->vm->fault == VMI__FAULT_RESERVED_FIELD_IGNORED &&
+    if (flags && !(VMI__FAULT_IS(c->vm, RESERVED_FIELD_IGNORED) &&
                    size == sizeof(struct vmi_clock_record)))
         return -VMI_E_INVAL;
     if (gpa == VMI_GPA_NONE)
@@ -192,7 +192,7 @@ int64_t vmi__hc_time_read(struct vmi__ctx *c)
 {
     uint64_t now = vmi__clock_now(c->vm);
 
-    if (c->vm->fault == VMI__FAULT_TIME_READ_SKEW)
+    if (VMI__FAULT_IS(c->vm, TIME_READ_SKEW))
         now += 1000000;
     c->call->rets[0] = now;
     c->call->rets[1] = (uint64_t)c->vm->wall_offset_ns;

@@ -33,12 +33,12 @@ int64_t vmi__hc_console_write(struct vmi__ctx *c)
     if (vmi__gmem_check(vm, gpa, len))
         return -VMI_E_FAULT;
     if (len > VMI__MAX_CONSOLE) {
-        if (vm->fault != VMI__FAULT_CONSOLE_LEN_UNCHECKED)
+        if (!VMI__FAULT_IS(vm, CONSOLE_LEN_UNCHECKED))
             return -VMI_E_RANGE;
         len = VMI__MAX_CONSOLE;
     }
     n = refill(vm);
-    if (vm->fault == VMI__FAULT_CONSOLE_NO_RATE_LIMIT)
+    if (VMI__FAULT_IS(vm, CONSOLE_NO_RATE_LIMIT))
         n = len;
     n = vmi__min64(n, len);
     vm->tokens -= vmi__min64(vm->tokens, n * NS_PER_S);

@@ -49,7 +49,7 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
     switch (off) {
     case VMI_CPUID_SIGNATURE:
         regs[0] = base + VMI_CPUID_LEAF_COUNT - 1;
-        if (vm->fault == VMI__FAULT_CPUID_WRONG_MAX_LEAF)
+        if (VMI__FAULT_IS(vm, CPUID_WRONG_MAX_LEAF))
             regs[0] = base + VMI_CPUID_LEAF_COUNT - 2;
         regs[1] = VMI_CPUID_SIGNATURE_EBX;
         regs[2] = VMI_CPUID_SIGNATURE_ECX;

@@ -78,7 +78,7 @@ static int64_t check_feature(const struct vmi_host_vm *vm,
 {
     uint64_t have = vm->features;
 
-    if (vm->fault == VMI__FAULT_FEATURE_NOT_ENFORCED &&
+    if (VMI__FAULT_IS(vm, FEATURE_NOT_ENFORCED) &&
         vm->lifecycle == VMI_LIFECYCLE_NEGOTIATED)
         have = vm->cfg.features;
     if (d->feature && !(have & d->feature))
@@ -95,9 +95,9 @@ static int64_t check_call(const struct vmi_host_vm *vm, const struct hc_desc *d,
     if (!d)
         return -VMI_E_NOSYS;
     if (d->priv == VMI_PRIV_KERNEL && user &&
-        vm->fault != VMI__FAULT_USER_CALL_ALLOWED)
+        !VMI__FAULT_IS(vm, USER_CALL_ALLOWED))
         return -VMI_E_PERM;
-    if (vm->fault == VMI__FAULT_NO_STATUS_PRECEDENCE) {
+    if (VMI__FAULT_IS(vm, NO_STATUS_PRECEDENCE)) {
         ret = check_feature(vm, d);
         return ret ? ret : check_state(vm, d);
     }
@@ -125,7 +125,7 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
      * call it (it is the cost floor of a hypercall) do not contend.  Any
      * injected fault takes the general path.
      */
-    if (call->nr == VMI_HC_NOP && vm->fault == VMI__FAULT_NONE &&
+    if (call->nr == VMI_HC_NOP && !VMI__FAULT_ANY(vm) &&
         !vm->vcpus[vcpu].blocked &&
         __atomic_load_n(&vm->lifecycle, __ATOMIC_ACQUIRE) !=
             VMI_LIFECYCLE_SHUTDOWN) {
@@ -146,17 +146,17 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
      */
     vm->vcpus[vcpu].blocked = 0;
     vm->stats.hypercalls++;
-    if (!d && vm->fault == VMI__FAULT_UNKNOWN_CALL_OK)
+    if (!d && VMI__FAULT_IS(vm, UNKNOWN_CALL_OK))
         status = 0;
     else
         status = check_call(vm, d, call->user);
     if (!status && d)
         status = d->fn(&c);
     /* A status TIME_READ's "Statuses" row does not list (VMI-STS-008). */
-    if (vm->fault == VMI__FAULT_STATUS_NOT_LISTED && !status &&
+    if (VMI__FAULT_IS(vm, STATUS_NOT_LISTED) && !status &&
         call->nr == VMI_HC_TIME_READ && call->args[0])
         status = -VMI_E_INVAL;
-    if (vm->fault == VMI__FAULT_RESULTS_NOT_ZEROED)
+    if (VMI__FAULT_IS(vm, RESULTS_NOT_ZEROED))
         for (unsigned i = d ? d->rets : 0; i < VMI_HC_MAX_RETS; i++)
             call->rets[i] = UINT64_C(0x5a5a5a5a5a5a5a5a);
     vmi__strict_note(&c, call->nr, status);
@@ -204,10 +204,10 @@ int64_t vmi__hc_negotiate(struct vmi__ctx *c)
     uint64_t granted;
 
     if (vm->lifecycle != VMI_LIFECYCLE_INITIAL &&
-        vm->fault != VMI__FAULT_NEGOTIATE_TWICE)
+        !VMI__FAULT_IS(vm, NEGOTIATE_TWICE))
         return -VMI_E_STATE;
     if ((req & ~VMI_F_ALL_1_0) &&
-        vm->fault == VMI__FAULT_NEGOTIATE_REJECTS_UNDEFINED)
+        VMI__FAULT_IS(vm, NEGOTIATE_REJECTS_UNDEFINED))
         return -VMI_E_INVAL;
     /* A requested feature must come with everything it requires. */
     if (close_features(known) != known)
@@ -218,15 +218,15 @@ int64_t vmi__hc_negotiate(struct vmi__ctx *c)
      * 1.VMI_SPEC_VERSION_MINOR of major VMI_SPEC_VERSION_MAJOR.
      */
     if (major != VMI_SPEC_VERSION_MAJOR &&
-        vm->fault != VMI__FAULT_NEGOTIATE_ANY_MAJOR)
+        !VMI__FAULT_IS(vm, NEGOTIATE_ANY_MAJOR))
         return -VMI_E_VERSION;
-    if (vm->fault == VMI__FAULT_VERSION_EXACT_MATCH &&
+    if (VMI__FAULT_IS(vm, VERSION_EXACT_MATCH) &&
         minor != VMI_SPEC_VERSION_MINOR)
         return -VMI_E_VERSION;
-    if (vm->fault != VMI__FAULT_VERSION_NOT_CLAMPED)
+    if (!VMI__FAULT_IS(vm, VERSION_NOT_CLAMPED))
         minor = vmi__min64(minor, VMI_SPEC_VERSION_MINOR);
     granted = close_features(known & vm->cfg.features);
-    if (vm->fault == VMI__FAULT_NEGOTIATE_GRANTS_UNDEFINED)
+    if (VMI__FAULT_IS(vm, NEGOTIATE_GRANTS_UNDEFINED))
         granted |= req & ~VMI_F_ALL_1_0;
     __atomic_store_n(&vm->lifecycle, VMI_LIFECYCLE_NEGOTIATED,
                      __ATOMIC_RELEASE);
@@ -246,7 +246,7 @@ int64_t vmi__hc_shutdown(struct vmi__ctx *c)
         reason != VMI_SHUTDOWN_CRASH)
         return -VMI_E_INVAL;
     if (status > VMI_SHUTDOWN_STATUS_MAX &&
-        vm->fault != VMI__FAULT_SHUTDOWN_STATUS_UNCHECKED)
+        !VMI__FAULT_IS(vm, SHUTDOWN_STATUS_UNCHECKED))
         return -VMI_E_RANGE;
     __atomic_store_n(&vm->lifecycle, VMI_LIFECYCLE_SHUTDOWN, __ATOMIC_RELEASE);
     vm->shutdown_reason = (uint32_t)reason;

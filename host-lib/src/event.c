@@ -43,7 +43,7 @@ static void note_edge(struct vmi__ctx *c, uint32_t vcpu, uint64_t newly,
     struct vmi_host_vm *vm = c->vm;
     struct vmi__vcpu *v = &vm->vcpus[vcpu];
 
-    if ((newly & ~mask) && vm->fault != VMI__FAULT_EVENT_NO_UPCALL)
+    if ((newly & ~mask) && !VMI__FAULT_IS(vm, EVENT_NO_UPCALL))
         v->upcall_due = 1;
     if (v->upcall_due || v->blocked)
         vmi__kick_later(c, vcpu);
@@ -94,7 +94,7 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
     v->event_gpa = gpa;
     v->event_vector = (uint32_t)vector;
     r = record(vm, c->vcpu);
-    if (vm->fault == VMI__FAULT_EVENT_REGISTER_DROPS_PENDING)
+    if (VMI__FAULT_IS(vm, EVENT_REGISTER_DROPS_PENDING))
         v->host_pending = 0;
     if (r && v->host_pending) {
         old = __atomic_fetch_or(&r->pending, v->host_pending, __ATOMIC_ACQ_REL);
@@ -125,7 +125,7 @@ int64_t vmi__hc_event_send(struct vmi__ctx *c)
         mask = 0;
         for (uint32_t i = 0; i < count; i++) {
             if (i == c->vcpu && (flags & VMI_VCPUSET_EXCLUDE_SELF) &&
-                vm->fault != VMI__FAULT_SEND_IGNORES_EXCLUDE_SELF)
+                !VMI__FAULT_IS(vm, SEND_IGNORES_EXCLUDE_SELF))
                 continue;
             vmi__event_set(c, i, (uint32_t)event);
         }
@@ -134,7 +134,7 @@ int64_t vmi__hc_event_send(struct vmi__ctx *c)
     if (mask) {
         uint64_t top = base + 63 - (uint64_t)__builtin_clzll(mask);
         if (base >= count || top >= count) {
-            if (vm->fault != VMI__FAULT_SEND_RANGE_UNCHECKED)
+            if (!VMI__FAULT_IS(vm, SEND_RANGE_UNCHECKED))
                 return -VMI_E_RANGE;
             if (base >= count)
                 return 0;
@@ -146,7 +146,7 @@ int64_t vmi__hc_event_send(struct vmi__ctx *c)
         if (id >= count)
             break;
         if (id == c->vcpu && (flags & VMI_VCPUSET_EXCLUDE_SELF) &&
-            vm->fault != VMI__FAULT_SEND_IGNORES_EXCLUDE_SELF)
+            !VMI__FAULT_IS(vm, SEND_IGNORES_EXCLUDE_SELF))
             continue;
         vmi__event_set(c, (uint32_t)id, (uint32_t)event);
     }
@@ -165,13 +165,13 @@ int64_t vmi__hc_block(struct vmi__ctx *c)
         return -VMI_E_STATE;
     if (c->call->args[1])
         return -VMI_E_INVAL;
-    if (vm->fault == VMI__FAULT_BLOCK_SPURIOUS_WAKE ||
+    if (VMI__FAULT_IS(vm, BLOCK_SPURIOUS_WAKE) ||
         vmi__event_wake(vm, c->vcpu)) {
         c->call->rets[0] = VMI_WAKE_EVENT;
         return 0;
     }
     now = vmi__clock_now(vm);
-    if (vm->fault == VMI__FAULT_BLOCK_DEADLINE_EARLY)
+    if (VMI__FAULT_IS(vm, BLOCK_DEADLINE_EARLY))
         now += 1000000;
     if (deadline != VMI_DEADLINE_NONE && now >= deadline) {
         c->call->rets[0] = VMI_WAKE_DEADLINE;
@@ -200,7 +200,7 @@ VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
         reason = VMI_WAKE_EVENT;
     } else if (v->block_deadline != VMI_DEADLINE_NONE) {
         now = vmi__clock_now(vm);
-        if (vm->fault == VMI__FAULT_BLOCK_DEADLINE_EARLY)
+        if (VMI__FAULT_IS(vm, BLOCK_DEADLINE_EARLY))
             now += 1000000;
         if (now >= v->block_deadline)
             reason = VMI_WAKE_DEADLINE;

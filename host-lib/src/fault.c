@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* fault.c: the fault-injection table, each fault breaking one host clause. */
+/*
+ * fault.c: the fault-injection table, each fault breaking one host clause.
+ * Compiled into the test variant of host-lib only (VMI_HOST_FAULTS); the
+ * functions exported here are declared in vmi_host_test.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clauses.h"
 #include "vm.h"
+#include "vmi_host_test.h"
+
+#ifndef VMI_HOST_FAULTS
+#error "fault.c belongs to the test variant of host-lib (VMI_HOST_FAULTS)"
+#endif
 
 struct fault {
     enum vmi__fault id;
@@ -94,8 +105,44 @@ int vmi__fault_lookup(const char *name, enum vmi__fault *out)
     return -1;
 }
 
-VMI_HOST_API unsigned vmi_host_faults(const char **names, const char **clauses,
-                                      unsigned cap)
+int vmi__fault_from_env(enum vmi__fault *out, char *why, size_t why_len)
+{
+    const char *name = getenv("VMI_HOST_FAULT");
+
+    *out = VMI__FAULT_NONE;
+    if (!name || !*name)
+        return 0;
+    if (vmi__fault_lookup(name, out) == 0)
+        return 0;
+    if (why && why_len)
+        snprintf(why, why_len,
+                 "VMI_HOST_FAULT=%s: no such fault in this test build of "
+                 "host-lib (vmi-conform --list-faults lists them)",
+                 name);
+    return -1;
+}
+
+VMI_HOST_API int vmi_host_test_set_fault(struct vmi_host_vm *vm,
+                                         const char *name)
+{
+    enum vmi__fault f = VMI__FAULT_NONE;
+
+    if (!vm || (name && vmi__fault_lookup(name, &f) < 0))
+        return -VMI_E_INVAL;
+    vm->fault = f;
+    return 0;
+}
+
+VMI_HOST_API const char *vmi_host_test_fault(const struct vmi_host_vm *vm)
+{
+    for (size_t i = 0; vm && i < sizeof(faults) / sizeof(faults[0]); i++)
+        if (faults[i].id == vm->fault)
+            return faults[i].name;
+    return NULL;
+}
+
+VMI_HOST_API unsigned vmi_host_test_faults(const char **names,
+                                           const char **clauses, unsigned cap)
 {
     unsigned n = (unsigned)(sizeof(faults) / sizeof(faults[0]));
 

@@ -85,7 +85,7 @@ static int64_t release(struct vmi_host_vm *vm, uint64_t gpa, uint64_t end)
     }
     ext_splice(vm, lo, hi, &m, 1);
     vm->released_pages += pages_in(m.gpa, m.end) - old;
-    if (vm->fault == VMI__FAULT_RELEASE_MISCOUNT)
+    if (VMI__FAULT_IS(vm, RELEASE_MISCOUNT))
         vm->released_pages += old;
     return 0;
 }
@@ -161,7 +161,7 @@ static int64_t mem_call(struct vmi__ctx *c, int rel)
         for (uint64_t j = 0; j < n && !ret; j++) {
             uint64_t len, end;
             if (x[j].pages == 0) {
-                if (vm->fault != VMI__FAULT_MEM_ACCEPTS_ZERO_PAGES)
+                if (!VMI__FAULT_IS(vm, MEM_ACCEPTS_ZERO_PAGES))
                     ret = -VMI_E_INVAL;
             } else if (x[j].gpa & (VMI_PAGE_SIZE - 1)) {
                 ret = -VMI_E_ALIGN;

@@ -43,8 +43,7 @@ static int64_t pte_check(struct vmi_host_vm *vm, uint32_t level, uint64_t e)
 
     if (!(e & VMI_PTE_PRESENT))
         return 0;
-    if ((e & VMI_PTE_RESERVED) &&
-        vm->fault != VMI__FAULT_PT_IGNORES_RESERVED_BITS)
+    if ((e & VMI_PTE_RESERVED) && !VMI__FAULT_IS(vm, PT_IGNORES_RESERVED_BITS))
         return -VMI_E_INVAL;
     /* Bit 7 is PS at levels 2-4 (a large page; none at level 4) and the
      * PAT bit of a 4 KiB page at level 1. */
@@ -106,7 +105,7 @@ int64_t vmi__hc_pt_unpin(struct vmi__ctx *c)
         return -VMI_E_ALIGN;
     p = pin_find(vm, gpa);
     if (!p)
-        return vm->fault == VMI__FAULT_UNPIN_MISSING_OK ? 0 : -VMI_E_NOENT;
+        return VMI__FAULT_IS(vm, UNPIN_MISSING_OK) ? 0 : -VMI_E_NOENT;
     i = (uint32_t)(p - vm->pins);
     memmove(&vm->pins[i], &vm->pins[i + 1],
             (vm->pin_count - i - 1) * sizeof(*vm->pins));
@@ -168,7 +167,7 @@ int64_t vmi__hc_pt_update(struct vmi__ctx *c)
             int64_t r = apply(vm, &u[j]);
             if (r) {
                 c->call->rets[0] = i;
-                if (vm->fault == VMI__FAULT_PT_UPDATE_WRONG_COMPLETED)
+                if (VMI__FAULT_IS(vm, PT_UPDATE_WRONG_COMPLETED))
                     c->call->rets[0] = i + 1;
                 return r;
             }

@@ -466,7 +466,7 @@ static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
         return "header_size mismatch";
     if (get64(b + O(vmi_save_header, total_size)) != len)
         return "total_size mismatch";
-    if (vm->fault != VMI__FAULT_RESTORE_SKIPS_CHECKSUM &&
+    if (!VMI__FAULT_IS(vm, RESTORE_SKIPS_CHECKSUM) &&
         get32(b + O(vmi_save_header, checksum)) != blob_crc(b, len))
         return "checksum mismatch";
     if (get32(b + O(vmi_save_header, reserved0)))

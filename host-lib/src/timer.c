@@ -80,7 +80,7 @@ void vmi__timer_insert(struct vmi_host_vm *vm, uint32_t id)
 static uint64_t due_at(const struct vmi_host_vm *vm, uint64_t deadline)
 {
     /* The injected fault fires 1 ms early. */
-    if (vm->fault == VMI__FAULT_TIMER_EARLY)
+    if (VMI__FAULT_IS(vm, TIMER_EARLY))
         return deadline > 1000000 ? deadline - 1000000 : 0;
     return deadline;
 }
@@ -108,7 +108,7 @@ int64_t vmi__hc_timer_arm(struct vmi__ctx *c)
     t->vcpu = (uint32_t)a[2];
     t->event = (uint32_t)a[3];
     if (due_at(vm, a[1]) <= vmi__clock_now(vm)) {
-        if (vm->fault == VMI__FAULT_PAST_DEADLINE_ERROR)
+        if (VMI__FAULT_IS(vm, PAST_DEADLINE_ERROR))
             return -VMI_E_INVAL;
         /* Past deadline: pending before the call returns, never an error. */
         vmi__event_set(c, t->vcpu, t->event);
@@ -129,7 +129,7 @@ int64_t vmi__hc_timer_cancel(struct vmi__ctx *c)
     if (id >= vm->cfg.timer_count)
         return -VMI_E_RANGE;
     armed = vm->timers[id].heap_pos != VMI__NOT_ARMED;
-    if (!armed && vm->fault == VMI__FAULT_CANCEL_NOT_IDEMPOTENT)
+    if (!armed && VMI__FAULT_IS(vm, CANCEL_NOT_IDEMPOTENT))
         return -VMI_E_NOENT;
     vmi__timer_remove(vm, (uint32_t)id);
     c->call->rets[0] = (uint64_t)armed;

@@ -65,7 +65,7 @@ int64_t vmi__hc_tlb_flush(struct vmi__ctx *c)
      * INVAL and ALIGN outrank it (VMI-STS-007); the injected fault checks
      * it first, as the first draft's host did.
      */
-    if (vm->fault == VMI__FAULT_TLB_RANGE_BEFORE_CONTENTS) {
+    if (VMI__FAULT_IS(vm, TLB_RANGE_BEFORE_CONTENTS)) {
         ret = target_set(c, base, mask, flags, set);
         if (ret)
             return ret;
@@ -83,7 +83,7 @@ int64_t vmi__hc_tlb_flush(struct vmi__ctx *c)
                 __builtin_add_overflow(r[j].gva, len - 1, &last))
                 inval = 1;
             else if ((r[j].gva & (VMI_PAGE_SIZE - 1)) &&
-                     vm->fault != VMI__FAULT_TLB_ACCEPTS_MISALIGNED)
+                     !VMI__FAULT_IS(vm, TLB_ACCEPTS_MISALIGNED))
                 align = 1;
         }
     }

@@ -21,7 +21,7 @@ int64_t vmi__hc_vcpu_start(struct vmi__ctx *c)
     if (id >= vm->cfg.vcpu_count)
         return -VMI_E_RANGE;
     v = &vm->vcpus[id];
-    if (v->started && vm->fault == VMI__FAULT_VCPU_START_TWICE)
+    if (v->started && VMI__FAULT_IS(vm, VCPU_START_TWICE))
         return 0;
     if (v->started || v->starting)
         return -VMI_E_BUSY;

@@ -16,7 +16,19 @@
 #define VMI__KICK_WORDS (VMI_HOST_MAX_VCPUS / 64u)
 #define VMI__NOT_ARMED UINT32_MAX
 
-/* Fault injection ids; names and clauses live in fault.c. */
+/*
+ * Fault injection ids; names and clauses live in fault.c.  Only the test
+ * variant of host-lib (built with VMI_HOST_FAULTS: vmi::host_test and
+ * test-variant/libvmi-host.so) can inject one; in the shipping libraries
+ * VMI__FAULT_IS is the constant 0, so no mutation code is compiled in.
+ */
+#ifdef VMI_HOST_FAULTS
+#define VMI__FAULT_IS(vm, name) ((vm)->fault == VMI__FAULT_##name)
+#define VMI__FAULT_ANY(vm) ((vm)->fault != VMI__FAULT_NONE)
+#else
+#define VMI__FAULT_IS(vm, name) ((void)(vm), 0)
+#define VMI__FAULT_ANY(vm) ((void)(vm), 0)
+#endif
 enum vmi__fault {
     VMI__FAULT_NONE = 0,
     VMI__FAULT_TIMER_EARLY,
@@ -103,7 +115,7 @@ struct vmi_host_vm {
     const struct vmi_host_ops *ops;
     void *ctx;
     char vendor[VMI_VENDOR_ID_SIZE];
-    enum vmi__fault fault;
+    enum vmi__fault fault; /* always NONE in the shipping libraries */
 
     pthread_mutex_t lock;     /* all state below */
     pthread_mutex_t mem_lock; /* serialises MEM_RELEASE / MEM_RECLAIM */
@@ -203,8 +215,13 @@ void vmi__timer_insert(struct vmi_host_vm *vm, uint32_t id);
 /* strict.c */
 void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status);
 
-/* fault.c */
+/* fault.c (test variant only) */
+#ifdef VMI_HOST_FAULTS
 int vmi__fault_lookup(const char *name, enum vmi__fault *out);
+/* The fault $VMI_HOST_FAULT names, for a VM being created: 0, or -1 with
+ * a message in why (a name this build does not know). */
+int vmi__fault_from_env(enum vmi__fault *out, char *why, size_t why_len);
+#endif
 
 /* save.c */
 uint32_t vmi__crc32c(uint32_t crc, const void *buf, size_t len);

@@ -397,7 +397,6 @@ static void test_bad_configs_are_rejected(void **state)
     BAD(cfg.timer_count = 0);
     BAD(cfg.features = VMI_F_TIMER | VMI_F_CLOCK);
     BAD(cfg.features = UINT64_C(1) << 40);
-    BAD(cfg.fault = "no-such-fault");
     BAD(cfg.ram_bytes = 12345);
     BAD((cfg.transports = VMI_TRANSPORT_PORTIO, cfg.port = 0));
     BAD(cfg.vendor = "0123456789012345678901234567890123456789012345678");

@@ -56,7 +56,7 @@ static void test_exports_match_the_header(void **state)
     FILE *p;
 
     (void)state;
-    assert_true(napi >= 19);
+    assert_true(napi >= 18); /* sanity: the parse found the API */
     snprintf(cmd, sizeof(cmd), "%s -D --defined-only '%s'", VMI_NM,
              VMI_HOST_SO);
     p = popen(cmd, "r");

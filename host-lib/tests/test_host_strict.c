@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_host_strict.c: strict-mode violation reports, and fault injection:
  * every fault breaks its clause and nothing breaks without it. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 
 #include "clauses.h"
 #include "fake_host.h"
+#include "vmi_host_test.h"
 #include "vm.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
@@ -557,8 +559,8 @@ static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)
 
     fake_init(&x->f);
     fake_config(&x->f, &cfg);
-    cfg.fault = fault;
     x->vm = fake_vm(&x->f, &cfg);
+    assert_int_equal(vmi_host_test_set_fault(x->vm, fault), 0);
     r = fn(x);
     vmi_host_vm_destroy(x->vm);
     fake_fini(&x->f);
@@ -586,13 +588,13 @@ static int clause_id_ok(const char *c)
 static void test_fault_table_is_complete_and_named(void **state)
 {
     const char *names[64], *clauses[64];
-    unsigned n = vmi_host_faults(names, clauses, 64);
+    unsigned n = vmi_host_test_faults(names, clauses, 64);
 
     (void)state;
     assert_true(n >= 20);
     assert_true(n <= 64);
     assert_int_equal(n, sizeof(scenarios) / sizeof(scenarios[0]));
-    assert_int_equal(vmi_host_faults(NULL, NULL, 0), n);
+    assert_int_equal(vmi_host_test_faults(NULL, NULL, 0), n);
     for (unsigned i = 0; i < n; i++) {
         assert_true(clause_id_ok(clauses[i]));
         for (unsigned j = 0; j < i; j++)
@@ -603,7 +605,7 @@ static void test_fault_table_is_complete_and_named(void **state)
 static void test_each_fault_breaks_its_behaviour_and_only_with_it(void **state)
 {
     const char *names[64];
-    unsigned n = vmi_host_faults(names, NULL, 64);
+    unsigned n = vmi_host_test_faults(names, NULL, 64);
 
     (void)state;
     for (unsigned i = 0; i < n; i++) {
@@ -617,6 +619,40 @@ static void test_each_fault_breaks_its_behaviour_and_only_with_it(void **state)
         assert_int_equal(run_scenario(scenarios[k].scenario, NULL), 0);
         assert_int_equal(run_scenario(scenarios[k].scenario, names[i]), 1);
     }
+}
+
+/* $VMI_HOST_FAULT picks the fault of every VM the process creates. */
+static void test_fault_from_environment(void **state)
+{
+    struct fake_host *f = calloc(1, sizeof(*f));
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm = NULL;
+    char why[200] = "";
+
+    (void)state;
+    fake_init(f);
+    fake_config(f, &cfg);
+    setenv("VMI_HOST_FAULT", "timer-early", 1);
+    assert_int_equal(vmi_host_vm_create(&cfg, &vm, why, sizeof(why)), 0);
+    assert_string_equal(vmi_host_test_fault(vm), "timer-early");
+    assert_int_equal(vmi_host_test_set_fault(vm, "no-such-fault"),
+                     -VMI_E_INVAL);
+    assert_string_equal(vmi_host_test_fault(vm), "timer-early");
+    assert_int_equal(vmi_host_test_set_fault(vm, NULL), 0);
+    assert_null(vmi_host_test_fault(vm));
+    vmi_host_vm_destroy(vm);
+    vm = NULL;
+    setenv("VMI_HOST_FAULT", "no-such-fault", 1);
+    assert_int_equal(vmi_host_vm_create(&cfg, &vm, why, sizeof(why)),
+                     -VMI_E_INVAL);
+    assert_null(vm);
+    assert_non_null(strstr(why, "VMI_HOST_FAULT=no-such-fault"));
+    unsetenv("VMI_HOST_FAULT");
+    assert_int_equal(vmi_host_vm_create(&cfg, &vm, why, sizeof(why)), 0);
+    assert_null(vmi_host_test_fault(vm));
+    vmi_host_vm_destroy(vm);
+    fake_fini(f);
+    free(f);
 }
 
 int main(void)
@@ -637,6 +673,7 @@ int main(void)
                                         fake_setup, fake_teardown),
         cmocka_unit_test(test_not_strict_counts_but_does_not_report),
         cmocka_unit_test(test_fault_table_is_complete_and_named),
+        cmocka_unit_test(test_fault_from_environment),
         cmocka_unit_test(test_each_fault_breaks_its_behaviour_and_only_with_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
