@@ -152,6 +152,14 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
         status = check_call(vm, d, call->user);
     if (!status && d)
         status = d->fn(&c);
+    /*
+     * A vCPU that completes a call is running, however it was started (an
+     * embedder that runs a vCPU without VCPU_START): record it, so that
+     * the saved state never shows a vCPU in BLOCK that was never started
+     * (VMI-SAV-028).  A refused call changes nothing (VMI-STS-004).
+     */
+    if (!status)
+        vm->vcpus[vcpu].started = 1;
     /* A status TIME_READ's "Statuses" row does not list (VMI-STS-008). */
     if (VMI__FAULT_IS(vm, STATUS_NOT_LISTED) && !status &&
         call->nr == VMI_HC_TIME_READ && call->args[0])

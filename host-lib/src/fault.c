@@ -89,6 +89,14 @@ static const struct fault faults[] = {
     {VMI__FAULT_TLB_RANGE_BEFORE_CONTENTS, "tlb-range-before-contents",
      VMI__CL_STS_PRECEDENCE},
     {VMI__FAULT_STATUS_NOT_LISTED, "status-not-listed", VMI__CL_STS_LISTED},
+    {VMI__FAULT_RESTORE_ACCEPTS_BLOCKED_UNSTARTED,
+     "restore-accepts-blocked-unstarted", VMI__CL_SAV_BLOCKED_STARTED},
+    {VMI__FAULT_RESTORE_ACCEPTS_UNMET_FEATURES,
+     "restore-accepts-unmet-features", VMI__CL_SAV_FEATURES_MET},
+    {VMI__FAULT_RESTORE_ACCEPTS_UNGRANTED_STATE,
+     "restore-accepts-ungranted-state", VMI__CL_SAV_STATE_GRANTED},
+    {VMI__FAULT_RESTORE_ACCEPTS_LIFECYCLE_MISMATCH,
+     "restore-accepts-lifecycle-mismatch", VMI__CL_SAV_LIFECYCLE},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -2,6 +2,7 @@
 /* save.c: saved state in the specification's format (little-endian,
  * CRC-32C); restore validates into temporaries and swaps in only when all
  * of the blob is valid. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,7 @@ out:
 
 /* Everything restore builds before it touches the VM. */
 struct staged {
+    char msg[192]; /* a rejection that names the field and values */
     uint32_t lifecycle, version, shutdown_reason, shutdown_status;
     uint64_t features, clock_ns, released_pages;
     int64_t wall_offset_ns;
@@ -252,6 +254,18 @@ struct staged {
     struct vmi__extent *extents;
     uint32_t extent_count;
 };
+
+static const char *reject(struct staged *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *reject(struct staged *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+    va_end(ap);
+    return s->msg;
+}
 
 static int record_ok(struct vmi_host_vm *vm, uint64_t gpa, uint64_t size)
 {
@@ -284,16 +298,11 @@ static const char *parse_vm(struct vmi_host_vm *vm, const uint8_t *p,
             return "VM reserved0 is not zero";
     if (s->lifecycle > VMI_LIFECYCLE_SHUTDOWN)
         return "unknown lifecycle value";
-    /* Version 0: never negotiated (INITIAL, or shut down before). */
-    if (s->version == 0) {
-        if (s->features || s->lifecycle == VMI_LIFECYCLE_NEGOTIATED)
-            return "features or NEGOTIATED without a version";
-    } else if (s->lifecycle == VMI_LIFECYCLE_INITIAL) {
-        return "version set before negotiation";
-    } else if (VMI_VERSION_MAJOR(s->version) != VMI_SPEC_VERSION_MAJOR ||
-               VMI_VERSION_MINOR(s->version) > VMI_SPEC_VERSION_MINOR) {
+    /* Version 0: never negotiated (checked against the lifecycle later). */
+    if (s->version != 0 &&
+        (VMI_VERSION_MAJOR(s->version) != VMI_SPEC_VERSION_MAJOR ||
+         VMI_VERSION_MINOR(s->version) > VMI_SPEC_VERSION_MINOR))
         return "negotiated version not implemented";
-    }
     if (s->features & ~vm->cfg.features)
         return "features not offered by this VM";
     if (s->lifecycle == VMI_LIFECYCLE_SHUTDOWN) {
@@ -374,8 +383,12 @@ static const char *parse_timers(struct vmi_host_vm *vm, const uint8_t *p,
         t->vcpu = get32(p + O(vmi_save_timer, vcpu));
         t->event = get32(p + O(vmi_save_timer, event));
         t->deadline = get64(p + O(vmi_save_timer, deadline_ns));
-        if (t->vcpu >= vm->cfg.vcpu_count || t->event >= VMI_EVENT_COUNT)
-            return "timer vCPU or event out of range";
+        if (t->vcpu >= vm->cfg.vcpu_count)
+            return reject(s, "timer %u: vcpu %u does not exist (vcpu_count %u)",
+                          id, t->vcpu, vm->cfg.vcpu_count);
+        if (t->event >= VMI_EVENT_COUNT)
+            return reject(s, "timer %u: event %u out of range (0 to %u)", id,
+                          t->event, VMI_EVENT_COUNT - 1);
         s->armed[i] = id;
     }
     s->armed_count = (uint32_t)n;
@@ -444,6 +457,94 @@ static void staged_free(struct staged *s)
     free(s->armed);
     free(s->pins);
     free(s->extents);
+}
+
+static const char *const feature_names[8] = {
+    "VMI_F_CLOCK", "VMI_F_EVENTS", "VMI_F_TIMER", "VMI_F_VCPU",
+    "VMI_F_TLB",   "VMI_F_MEM",    "VMI_F_STEAL", "VMI_F_PT",
+};
+
+/*
+ * States that no run of the VM can produce, even though every field is in
+ * range on its own (VMI-SAV-028 to VMI-SAV-031).  Each rejection names the
+ * field and the values.
+ */
+static const char *consistent(struct vmi_host_vm *vm, struct staged *s)
+{
+    const uint64_t f = s->features;
+    uint64_t missing = 0;
+    int unmet;
+
+    /* VMI-SAV-031: NEGOTIATE is what sets the version and the features. */
+    if (!VMI__FAULT_IS(vm, RESTORE_ACCEPTS_LIFECYCLE_MISMATCH)) {
+        if (s->lifecycle == VMI_LIFECYCLE_INITIAL && (s->version || f))
+            return reject(s,
+                          "lifecycle INITIAL with version 0x%x and features "
+                          "0x%llx: nothing is agreed before NEGOTIATE",
+                          s->version, (unsigned long long)f);
+        if (s->lifecycle == VMI_LIFECYCLE_NEGOTIATED && !s->version)
+            return reject(s, "lifecycle NEGOTIATED with version 0: "
+                             "NEGOTIATE always agrees on a version");
+        if (!s->version && f)
+            return reject(s,
+                          "features 0x%llx granted, but version 0 (never "
+                          "negotiated)",
+                          (unsigned long long)f);
+    }
+    /* VMI-SAV-029: NEGOTIATE never grants a feature without its needs. */
+    unmet = vmi__features_unmet(f, &missing);
+    if (unmet >= 0 && !VMI__FAULT_IS(vm, RESTORE_ACCEPTS_UNMET_FEATURES))
+        return reject(s,
+                      "features 0x%llx: %s granted without 0x%llx, which it "
+                      "requires",
+                      (unsigned long long)f, feature_names[unmet],
+                      (unsigned long long)missing);
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
+        const struct vmi__vcpu *v = &s->vcpus[i];
+
+        /* VMI-SAV-028: only a running vCPU can call BLOCK. */
+        if (v->blocked && !v->started &&
+            !VMI__FAULT_IS(vm, RESTORE_ACCEPTS_BLOCKED_UNSTARTED))
+            return reject(s,
+                          "vcpu %u: flags BLOCKED without STARTED: a vCPU "
+                          "that never ran cannot be in BLOCK",
+                          i);
+        if (VMI__FAULT_IS(vm, RESTORE_ACCEPTS_UNGRANTED_STATE))
+            continue;
+        /* VMI-SAV-030: state only a granted feature's calls create. */
+        if (v->clock_gpa != VMI_GPA_NONE && !(f & VMI_F_CLOCK))
+            return reject(s,
+                          "vcpu %u: clock_gpa 0x%llx, but VMI_F_CLOCK is "
+                          "not granted",
+                          i, (unsigned long long)v->clock_gpa);
+        if (v->steal_gpa != VMI_GPA_NONE && !(f & VMI_F_STEAL))
+            return reject(s,
+                          "vcpu %u: steal_gpa 0x%llx, but VMI_F_STEAL is "
+                          "not granted",
+                          i, (unsigned long long)v->steal_gpa);
+        if ((v->event_gpa != VMI_GPA_NONE || v->host_pending ||
+             v->event_vector || v->blocked) &&
+            !(f & VMI_F_EVENTS))
+            return reject(s,
+                          "vcpu %u: event_gpa, host_pending, event_vector "
+                          "or BLOCKED set, but VMI_F_EVENTS is not granted",
+                          i);
+    }
+    if (VMI__FAULT_IS(vm, RESTORE_ACCEPTS_UNGRANTED_STATE))
+        return NULL;
+    if (s->armed_count && !(f & VMI_F_TIMER))
+        return reject(s, "TIMERS: %u armed, but VMI_F_TIMER is not granted",
+                      s->armed_count);
+    if (s->pin_count && !(f & VMI_F_PT))
+        return reject(s,
+                      "PINNED: %u tables pinned, but VMI_F_PT is not granted",
+                      s->pin_count);
+    if (s->extent_count && !(f & VMI_F_MEM))
+        return reject(s,
+                      "RELEASED: %u extents released, but VMI_F_MEM is not "
+                      "granted",
+                      s->extent_count);
+    return NULL;
 }
 
 static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
@@ -526,6 +627,8 @@ static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
     }
     if (!why && off != len)
         return "bytes after the last section";
+    if (!why)
+        why = consistent(vm, s);
     return why;
 }
 

@@ -14,17 +14,24 @@ static void set_why(char *why, size_t why_len, const char *msg)
 }
 
 /* Features offered must be closed under their requirements. */
-static int features_closed(uint64_t f)
+/*
+ * The first feature of f whose requirements f lacks: its bit number, and
+ * the missing requirements in *missing; -1 when f is closed.
+ */
+int vmi__features_unmet(uint64_t f, uint64_t *missing)
 {
     static const uint64_t req[8] = {
         VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
         VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
         VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
     };
-    for (unsigned i = 0; i < 8; i++)
-        if ((f & (UINT64_C(1) << i)) && (f & req[i]) != req[i])
-            return 0;
-    return 1;
+    for (int i = 0; i < 8; i++)
+        if ((f & (UINT64_C(1) << i)) && (f & req[i]) != req[i]) {
+            if (missing)
+                *missing = req[i] & ~f;
+            return i;
+        }
+    return -1;
 }
 
 static const char *check_config(const struct vmi_host_config *cfg)
@@ -43,7 +50,7 @@ static const char *check_config(const struct vmi_host_config *cfg)
         return "tsc_hz out of range";
     if (cfg->features & ~VMI_F_ALL_1_0)
         return "features: unknown bits";
-    if (!features_closed(cfg->features))
+    if (vmi__features_unmet(cfg->features, NULL) >= 0)
         return "features: a feature is offered without its requirements";
     if ((cfg->features & VMI_F_MEM) && (!o->release || !o->reclaim))
         return "VMI_F_MEM needs ops release and reclaim";

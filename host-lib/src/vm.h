@@ -70,6 +70,10 @@ enum vmi__fault {
     VMI__FAULT_VERSION_NOT_CLAMPED,
     VMI__FAULT_TLB_RANGE_BEFORE_CONTENTS,
     VMI__FAULT_STATUS_NOT_LISTED,
+    VMI__FAULT_RESTORE_ACCEPTS_BLOCKED_UNSTARTED,
+    VMI__FAULT_RESTORE_ACCEPTS_UNMET_FEATURES,
+    VMI__FAULT_RESTORE_ACCEPTS_UNGRANTED_STATE,
+    VMI__FAULT_RESTORE_ACCEPTS_LIFECYCLE_MISMATCH,
     VMI__FAULT_COUNT
 };
 
@@ -211,6 +215,9 @@ int vmi__event_wake(struct vmi_host_vm *vm, uint32_t vcpu);
 /* timer.c */
 void vmi__timer_remove(struct vmi_host_vm *vm, uint32_t id);
 void vmi__timer_insert(struct vmi_host_vm *vm, uint32_t id);
+
+/* vm.c */
+int vmi__features_unmet(uint64_t f, uint64_t *missing);
 
 /* strict.c */
 void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status);

@@ -32,14 +32,15 @@ static void populate(struct fake_fx *x)
         fake_call(vm, 1, VMI_HC_CLOCK_REGISTER, CLK + 32, 0, 0, 0, 0, NULL), 0);
     assert_int_equal(
         fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVR, 40, 0, 0, 0, NULL), 0);
+    /* vCPU 2 runs only once started (a vCPU that calls counts as started). */
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_VCPU_START, 2, 0x5000, 0, 0, 0, NULL), 0);
     assert_int_equal(
         fake_call(vm, 2, VMI_HC_EVENT_REGISTER, EVR + 128, 41, 0, 0, 0, NULL),
         0);
     assert_int_equal(
         fake_call(vm, 0, VMI_HC_STEAL_REGISTER, STL, 0, 0, 0, 0, NULL), 0);
     vmi_host_steal_account(vm, 0, 777);
-    assert_int_equal(
-        fake_call(vm, 0, VMI_HC_VCPU_START, 2, 0x5000, 0, 0, 0, NULL), 0);
     assert_int_equal(
         fake_call(vm, 0, VMI_HC_TIMER_ARM, 5, now + 1000, 1, 3, 0, NULL), 0);
     assert_int_equal(
@@ -171,6 +172,45 @@ static void test_host_held_pending_events_survive_restore(void **state)
     memcpy(blob + at + offsetof(struct vmi_save_vcpu, host_pending), &bits, 8);
     fix_crc(blob, len);
     expect_bad(x->vm, blob, len, -VMI_E_INVAL);
+    vmi_host_vm_destroy(vm2);
+    free(blob);
+}
+
+/*
+ * A vCPU the embedder runs without VCPU_START (never started for host-lib)
+ * and that blocks: the saved state shows it started, so the restore of a
+ * fresh save succeeds (a blob with a blocked, never started vCPU is one no
+ * run produces: VMI-SAV-028).  The fuzz target found the gap.
+ */
+static void test_calling_vcpu_counts_as_started(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_vm *vm2;
+    struct vmi_host_call c;
+    size_t len, at;
+    uint8_t *blob;
+    uint32_t flags;
+    char why[192] = "";
+
+    /* vCPU 2 never started; a refused call changes nothing... */
+    assert_int_equal(fake_call(x->vm, 2, VMI_HC_BLOCK, 5, 1, 0, 0, 0, NULL),
+                     -VMI_E_INVAL);
+    blob = fake_save(x->vm, &len);
+    at = section(blob, len, VMI_SAVE_SECTION_VCPU) +
+         2 * (sizeof(struct vmi_save_section) + sizeof(struct vmi_save_vcpu));
+    memcpy(&flags, blob + at + offsetof(struct vmi_save_vcpu, flags), 4);
+    assert_int_equal(flags, 0);
+    free(blob);
+    /* ...a completed one records it as running; it blocks. */
+    assert_int_equal(fake_call(x->vm, 2, VMI_HC_BLOCK,
+                               vmi_host_clock_now(x->vm) + 1000000000u, 0, 0, 0,
+                               0, &c),
+                     0);
+    assert_int_equal(c.action, VMI_HOST_BLOCK);
+    blob = fake_save(x->vm, &len);
+    vm2 = fresh(&x->f);
+    if (vmi_host_restore(vm2, blob, len, why, sizeof(why)) != 0)
+        fail_msg("restore of a fresh save: %s", why);
     vmi_host_vm_destroy(vm2);
     free(blob);
 }
@@ -457,6 +497,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_save_round_trip_is_identical),
         T(test_host_held_pending_events_survive_restore),
+        T(test_calling_vcpu_counts_as_started),
         T(test_restore_continues_clock_and_sets_guest_stopped),
         T(test_save_small_buffer_is_limit),
         T(test_restore_rejects_every_truncation),

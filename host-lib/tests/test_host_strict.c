@@ -280,6 +280,79 @@ static int sc_restore_skips_checksum(struct fake_fx *x)
     return r;
 }
 
+/* The blob's sections: VM, then one VCPU section per vCPU, then the rest. */
+#define SEC0 (sizeof(struct vmi_save_header) + sizeof(struct vmi_save_section))
+#define VCPU_SEC(i)                                                            \
+    (SEC0 + sizeof(struct vmi_save_vm) +                                       \
+     (i) * (sizeof(struct vmi_save_section) + sizeof(struct vmi_save_vcpu)) +  \
+     sizeof(struct vmi_save_section))
+
+/* Edit a saved blob, reseal it and restore it: 1 when it is accepted. */
+static int restore_edited(struct fake_fx *x, void (*edit)(uint8_t *b))
+{
+    size_t len;
+    uint8_t *b = fake_save(x->vm, &len);
+    struct vmi_save_header *h = (struct vmi_save_header *)(void *)b;
+    int r;
+
+    edit(b);
+    h->checksum = 0;
+    h->checksum = vmi__crc32c(0, b, len);
+    r = vmi_host_restore(x->vm, b, len, NULL, 0) == 0;
+    free(b);
+    return r;
+}
+
+static void edit_block_unstarted(uint8_t *b)
+{
+    struct vmi_save_vcpu *v = (struct vmi_save_vcpu *)(void *)(b + VCPU_SEC(1));
+
+    v->flags = VMI_SAVE_VCPU_BLOCKED;
+    v->block_deadline_ns = 123456789;
+}
+
+static int sc_restore_accepts_blocked_unstarted(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return restore_edited(x, edit_block_unstarted);
+}
+
+static void edit_pt_without_tlb(uint8_t *b)
+{
+    ((struct vmi_save_vm *)(void *)(b + SEC0))->features &= ~VMI_F_TLB;
+}
+
+static int sc_restore_accepts_unmet_features(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return restore_edited(x, edit_pt_without_tlb);
+}
+
+static void edit_drop_clock(uint8_t *b)
+{
+    ((struct vmi_save_vm *)(void *)(b + SEC0))->features &=
+        ~(VMI_F_CLOCK | VMI_F_TIMER | VMI_F_STEAL);
+}
+
+static int sc_restore_accepts_ungranted_state(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL), 0);
+    return restore_edited(x, edit_drop_clock);
+}
+
+static void edit_initial(uint8_t *b)
+{
+    ((struct vmi_save_vm *)(void *)(b + SEC0))->lifecycle =
+        VMI_LIFECYCLE_INITIAL;
+}
+
+static int sc_restore_accepts_lifecycle_mismatch(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    return restore_edited(x, edit_initial);
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -549,6 +622,11 @@ static const struct {
     {"version-not-clamped", sc_version_not_clamped},
     {"tlb-range-before-contents", sc_tlb_range_before_contents},
     {"status-not-listed", sc_status_not_listed},
+    {"restore-accepts-blocked-unstarted", sc_restore_accepts_blocked_unstarted},
+    {"restore-accepts-unmet-features", sc_restore_accepts_unmet_features},
+    {"restore-accepts-ungranted-state", sc_restore_accepts_ungranted_state},
+    {"restore-accepts-lifecycle-mismatch",
+     sc_restore_accepts_lifecycle_mismatch},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

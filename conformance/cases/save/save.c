@@ -308,6 +308,103 @@ TEST(sav_restore_rejects_malformed_blobs)
     unpopulate(t, e);
 }
 
+/* The VCPU section payload of vCPU i (sections are in vCPU order). */
+static struct vmi_save_vcpu *vcpu_payload(uint8_t *b, size_t len, uint32_t i)
+{
+    size_t off = section(b, len, VMI_SAVE_SECTION_VCPU);
+
+    if (!off)
+        return NULL;
+    off += i * (sizeof(struct vmi_save_section) +
+                ((sizeof(struct vmi_save_vcpu) + 7) & ~(size_t)7));
+    return (struct vmi_save_vcpu *)(b + off + sizeof(struct vmi_save_section));
+}
+
+/*
+ * Well-formed blobs, every field in range, that no run can produce: each is
+ * refused and the VM stays as it was.
+ */
+TEST(sav_restore_rejects_impossible_states)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    uint8_t *b = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint8_t *m = vmi_conform_alloc(t, BLOB_CAP, 64);
+    struct vmi_save_vm *vm;
+    struct vmi_save_vcpu *v = NULL;
+    struct vmi_event_record *e;
+    struct vmi_clock_record *c;
+    size_t len = 0;
+    uint32_t i, idle = 0;
+
+    VMI_REQUIRE("VMI-SAV-028", b && m && populate(t, &e, &c) == 0);
+    VMI_REQUIRE("VMI-SAV-028", sim->save(ctx, b, BLOB_CAP, &len) == 0);
+    vm = (struct vmi_save_vm *)(m + sizeof(struct vmi_save_header) + 16);
+#define FRESH() vmi_conform_memcpy(m, b, len)
+    /* The blob as saved is accepted: the edits below are what is refused. */
+    FRESH();
+    VMI_REQUIRE("VMI-SAV-017", sim->restore(ctx, m, len) == 0);
+    for (i = 1; i < t->g->info.vcpu_count && !idle; i++) {
+        v = vcpu_payload(m, len, i);
+        if (v && !(v->flags & VMI_SAVE_VCPU_STARTED))
+            idle = i;
+    }
+    if (idle) {
+        FRESH();
+        v = vcpu_payload(m, len, idle);
+        v->flags = VMI_SAVE_VCPU_BLOCKED;
+        v->block_deadline_ns = UINT64_C(123456789);
+        reseal(m, len);
+        VMI_CHECK("VMI-SAV-028", sim->restore(ctx, m, len) != 0);
+    } else {
+        vmi_conform_na(t, "every vCPU is started: none can be made "
+                          "blocked-but-not-started");
+        unpopulate(t, e);
+        return;
+    }
+    /* PT without TLB (no other state depends on TLB). */
+    FRESH();
+    if (vm->features & VMI_F_PT) {
+        vm->features &= ~VMI_F_TLB;
+        reseal(m, len);
+        VMI_CHECK("VMI-SAV-029", sim->restore(ctx, m, len) != 0);
+    }
+    /* TIMER without EVENTS: also unmet. */
+    FRESH();
+    vm->features &= ~(VMI_F_EVENTS | VMI_F_VCPU);
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-029", sim->restore(ctx, m, len) != 0);
+    /* Released extents, pinned tables, records of features not granted. */
+    FRESH();
+    vm->features &= ~VMI_F_MEM;
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-030", sim->restore(ctx, m, len) != 0);
+    FRESH();
+    if (vm->features & VMI_F_PT) {
+        vm->features &= ~VMI_F_PT;
+        reseal(m, len);
+        VMI_CHECK("VMI-SAV-030", sim->restore(ctx, m, len) != 0);
+        FRESH();
+    }
+    vm->features &= ~(VMI_F_CLOCK | VMI_F_TIMER | VMI_F_STEAL);
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-030", sim->restore(ctx, m, len) != 0);
+    /* Lifecycle against version and features. */
+    FRESH();
+    vm->lifecycle = VMI_LIFECYCLE_INITIAL;
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-031", sim->restore(ctx, m, len) != 0);
+    FRESH();
+    vm->version = 0;
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-031", sim->restore(ctx, m, len) != 0);
+    /* All refused: the VM is as it was. */
+    VMI_CHECK_EQ("VMI-SAV-017", sim->stat(ctx, VMI_CONFORM_STAT_REJECT_DIRTY),
+                 0);
+#undef FRESH
+    unpopulate(t, e);
+}
+
 TEST(sav_migration_keeps_timers_records_and_clock)
 {
     const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
@@ -378,6 +475,8 @@ static const struct vmi_conform_test tests[] = {
         "VMI-SAV-007 VMI-SAV-008 VMI-SAV-009 VMI-SAV-010 VMI-SAV-011 "
         "VMI-SAV-012 VMI-SAV-013 VMI-SAV-014 VMI-SAV-015 VMI-SAV-016 "
         "VMI-SAV-017"),
+    SAV(sav_restore_rejects_impossible_states,
+        "VMI-SAV-028 VMI-SAV-029 VMI-SAV-030 VMI-SAV-031 VMI-SAV-017"),
     SAV(sav_migration_keeps_timers_records_and_clock,
         "VMI-SAV-005 VMI-SAV-006 VMI-SAV-019 VMI-SAV-020 VMI-TMR-018"),
     SAV(sav_save_after_restore_is_identical, "VMI-SAV-021"),
