@@ -353,6 +353,20 @@ static void test_guest_stopped_round_trip(void **state)
         m->tsc += 1000;
         assert_int_equal(pvclock_clocksource_read(rec), time_read(m));
         assert_int_equal(watchdog_touches(), base + 1);
+        /*
+         * Later rewrites that are no stop (a TSC change, another vCPU's
+         * resume path) keep Linux's clear: no second watchdog touch
+         * (VMI-CLK-038).  The first draft's host set the flag again on
+         * every rewrite until the vCPU registered again.
+         */
+        for (int k = 0; k < 3; k++) {
+            vmi_host_clock_update(m->vm, 0);
+            m->tsc += 5000;
+            assert_int_equal(pvclock_read_flags(rec) & PVCLOCK_GUEST_STOPPED,
+                             0);
+            assert_int_equal(pvclock_clocksource_read(rec), time_read(m));
+        }
+        assert_int_equal(watchdog_touches(), base + 1);
         base++;
     }
     shutdown_machine(m);

@@ -223,8 +223,11 @@ VMI_HOST_API unsigned vmi_host_timers_fire(struct vmi_host_vm *vm,
                                            unsigned budget);
 
 /*
- * Rewrite vCPU clock records (after a TSC change, on resume).  flags is
- * ORed into every record's flags (VMI_CLOCK_GUEST_STOPPED on resume).
+ * Rewrite every vCPU's clock record (after a TSC change; on resume after a
+ * stop, with flags VMI_CLOCK_GUEST_STOPPED, which then stays set in each
+ * record until the guest clears it there or registers again).  Call it only
+ * while no vCPU of the VM executes guest code (the VM paused): the guest
+ * may clear GUEST_STOPPED with a plain read-modify-write (VMI-CLK-039).
  */
 VMI_HOST_API void vmi_host_clock_update(struct vmi_host_vm *vm, uint8_t flags);
 /*

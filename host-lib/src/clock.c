@@ -88,12 +88,18 @@ static void seq_end(uint32_t *version, uint32_t v, int leave_odd)
         __atomic_store_n(version, v + 1, __ATOMIC_RELAXED);
 }
 
-/* Rewrite vCPU `vcpu`'s clock record with the seqlock protocol.  Locked. */
+/*
+ * Rewrite vCPU `vcpu`'s clock record with the seqlock protocol.  Locked.
+ * The caller guarantees that the vCPU is not executing guest code
+ * (VMI-CLK-039): its own call, or the embedder with the VM paused.  So the
+ * guest's clear of GUEST_STOPPED, a plain read-modify-write of `flags` (as
+ * Linux does), is one instruction that this write cannot split.
+ */
 void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
 {
     struct vmi__vcpu *v = &vm->vcpus[vcpu];
     struct vmi_clock_record *r;
-    uint8_t flags = v->clock_sticky;
+    uint8_t flags;
     uint32_t ver;
 
     if (v->clock_gpa == VMI_GPA_NONE)
@@ -101,6 +107,15 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
     r = vmi__gmem_shared(vm, v->clock_gpa, sizeof(*r));
     if (!r)
         return;
+    /* The guest cleared GUEST_STOPPED after the host showed it: keep it
+     * clear until the next stop (VMI-CLK-038). */
+    if ((v->clock_sticky & VMI_CLOCK_GUEST_STOPPED) && v->clock_shown &&
+        !(__atomic_load_n(&r->flags, __ATOMIC_RELAXED) &
+          VMI_CLOCK_GUEST_STOPPED) &&
+        !VMI__FAULT_IS(vm, GUEST_STOPPED_RESTICKY))
+        v->clock_sticky &= (uint8_t)~VMI_CLOCK_GUEST_STOPPED;
+    flags = v->clock_sticky;
+    v->clock_shown = (flags & VMI_CLOCK_GUEST_STOPPED) != 0;
     if (vm->cfg.tsc_stable && !VMI__FAULT_IS(vm, CLOCK_NOT_STABLE))
         flags |= VMI_CLOCK_TSC_STABLE;
     ver = seq_begin(&r->version);
@@ -166,7 +181,7 @@ int64_t vmi__hc_clock_register(struct vmi__ctx *c)
     if (ret)
         return ret;
     v->clock_gpa = gpa;
-    /* Registering (again) is how the guest acknowledges GUEST_STOPPED. */
+    /* Registering (again) also acknowledges GUEST_STOPPED. */
     v->clock_sticky = 0;
     vmi__clock_write(c->vm, c->vcpu);
     return 0;
@@ -215,6 +230,8 @@ VMI_HOST_API void vmi_host_clock_update(struct vmi_host_vm *vm, uint8_t flags)
     for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
         if (vm->vcpus[i].clock_gpa == VMI_GPA_NONE)
             continue;
+        if (flags & VMI_CLOCK_GUEST_STOPPED)
+            vm->vcpus[i].clock_shown = 0; /* a new stop, not yet shown */
         vm->vcpus[i].clock_sticky |= flags;
         vmi__clock_write(vm, i);
     }

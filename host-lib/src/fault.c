@@ -97,6 +97,8 @@ static const struct fault faults[] = {
      "restore-accepts-ungranted-state", VMI__CL_SAV_STATE_GRANTED},
     {VMI__FAULT_RESTORE_ACCEPTS_LIFECYCLE_MISMATCH,
      "restore-accepts-lifecycle-mismatch", VMI__CL_SAV_LIFECYCLE},
+    {VMI__FAULT_GUEST_STOPPED_RESTICKY, "guest-stopped-resticky",
+     VMI__CL_CLK_STOPPED_STAYS_CLEAR},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -663,8 +663,10 @@ static void commit(struct vmi_host_vm *vm, struct staged *s)
     /* The clock continues from the saved value: no time passed while saved. */
     vmi__clock_rebase(vm, s->clock_ns);
     for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
-        if (vm->vcpus[i].clock_gpa != VMI_GPA_NONE)
+        if (vm->vcpus[i].clock_gpa != VMI_GPA_NONE) {
             vm->vcpus[i].clock_sticky = VMI_CLOCK_GUEST_STOPPED;
+            vm->vcpus[i].clock_shown = 0;
+        }
         vmi__clock_write(vm, i);
         vmi__steal_write(vm, i);
         /* The format keeps no upcall state: make one due for any unmasked

@@ -74,6 +74,7 @@ enum vmi__fault {
     VMI__FAULT_RESTORE_ACCEPTS_UNMET_FEATURES,
     VMI__FAULT_RESTORE_ACCEPTS_UNGRANTED_STATE,
     VMI__FAULT_RESTORE_ACCEPTS_LIFECYCLE_MISMATCH,
+    VMI__FAULT_GUEST_STOPPED_RESTICKY,
     VMI__FAULT_COUNT
 };
 
@@ -84,7 +85,14 @@ struct vmi__vcpu {
     uint64_t event_gpa;
     uint64_t steal_gpa;
     uint32_t event_vector;
-    uint8_t clock_sticky; /* flags kept until the next CLOCK_REGISTER */
+    /*
+     * GUEST_STOPPED since the last stop, until the guest clears it in the
+     * record or registers again (VMI-CLK-038); clock_shown: the host has
+     * written it into the record since that stop, so a clear bit there is
+     * the guest's acknowledgement.
+     */
+    uint8_t clock_sticky;
+    uint8_t clock_shown;
     uint8_t upcall_due;
     uint8_t blocked;
     uint8_t console_again; /* last CONSOLE_WRITE answered VMI_E_AGAIN */

@@ -166,6 +166,18 @@ static void test_guest_stopped_set_on_update_until_reregister(void **state)
     assert_int_equal(
         fake_call(x->vm, 0, VMI_HC_CLOCK_REGISTER, REC, 0, 0, 0, 0, NULL), 0);
     assert_int_equal(r->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+    /* Or the guest clears it in the record, as Linux does: it stays clear
+     * over later rewrites, until the next stop (VMI-CLK-038). */
+    vmi_host_clock_update(x->vm, VMI_CLOCK_GUEST_STOPPED);
+    assert_true(r->flags & VMI_CLOCK_GUEST_STOPPED);
+    r->flags &= (uint8_t)~VMI_CLOCK_GUEST_STOPPED;
+    vmi_host_clock_update(x->vm, 0);
+    vmi_host_clock_update(x->vm, 0);
+    assert_int_equal(r->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+    assert_true(r->flags & VMI_CLOCK_TSC_STABLE);
+    /* The next stop shows it again. */
+    vmi_host_clock_update(x->vm, VMI_CLOCK_GUEST_STOPPED);
+    assert_true(r->flags & VMI_CLOCK_GUEST_STOPPED);
 }
 
 static void test_unregistered_record_is_left_alone(void **state)

@@ -353,6 +353,18 @@ static int sc_restore_accepts_lifecycle_mismatch(struct fake_fx *x)
     return restore_edited(x, edit_initial);
 }
 
+static int sc_guest_stopped_resticky(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+
+    ready(x, VMI_F_CLOCK);
+    assert_int_equal(hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL), 0);
+    vmi_host_clock_update(x->vm, VMI_CLOCK_GUEST_STOPPED);
+    r->flags &= (uint8_t)~VMI_CLOCK_GUEST_STOPPED; /* as Linux does */
+    vmi_host_clock_update(x->vm, 0);
+    return (r->flags & VMI_CLOCK_GUEST_STOPPED) != 0;
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -627,6 +639,7 @@ static const struct {
     {"restore-accepts-ungranted-state", sc_restore_accepts_ungranted_state},
     {"restore-accepts-lifecycle-mismatch",
      sc_restore_accepts_lifecycle_mismatch},
+    {"guest-stopped-resticky", sc_guest_stopped_resticky},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

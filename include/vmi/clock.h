@@ -16,8 +16,10 @@
  */
 #define VMI_CLOCK_TSC_STABLE            (1u << 0)
 /*
- * Host writes: the VM was paused, saved or migrated since the guest last
- * cleared this bit; watchdogs should not fire.
+ * Host sets it after a stop (a management pause, save and restore, migration);
+ * the guest clears it (one read-modify-write instruction) or registers again,
+ * and the host keeps it clear until the next stop; watchdogs should not fire
+ * for the stopped time.
  */
 #define VMI_CLOCK_GUEST_STOPPED         (1u << 1)
 /* Host writes: the record must not be used; read the clock with TIME_READ. */

@@ -48,7 +48,7 @@ TEST(clk_register_writes_complete_even_record_at_once)
               (int8_t)c->tsc_shift >= -31 && (int8_t)c->tsc_shift <= 31);
     VMI_CHECK("VMI-CLK-021",
               !(c->flags & VMI_CLOCK_INVALID) || c->tsc_to_system_mul == 0);
-    VMI_CHECK_EQ("VMI-CLK-020", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+    VMI_CHECK_EQ("VMI-CLK-038", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
 }
 
 TEST(clk_record_and_time_read_agree)
@@ -153,14 +153,30 @@ TEST(clk_update_bumps_version_by_even_steps)
     VMI_CHECK("VMI-CLK-009", v1 - v0 == 2 && v2 - v1 == 2);
 }
 
+static void worker_clock_register(struct vmi_conform_t *t, void *arg)
+{
+    CALL2(t, VMI_HC_CLOCK_REGISTER,
+          arg ? vmi_conform_gpa(t, arg) : VMI_GPA_NONE, 0, NULL);
+}
+
+/*
+ * A reader on one vCPU reads another vCPU's record (as Linux's vDSO reads
+ * vCPU 0's) while the host rewrites it: the owner does not run, so the host
+ * may write (VMI-CLK-039), and the reader's seqlock keeps it consistent.
+ */
 TEST(clk_read_racing_an_update_stays_monotonic)
 {
     const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
-    struct vmi_clock_record *c = cases_clock(t);
+    struct vmi_clock_record *c = vmi_conform_alloc(t, sizeof(*c), 32);
     uint64_t ns, last = 0;
+    uint32_t id;
     int i, mono = 1;
 
     VMI_REQUIRE("VMI-CLK-001", c != NULL);
+    VMI_REQUIRE("VMI-CLK-001", vmi_conform_vcpu_any(t, &id) == 0);
+    VMI_REQUIRE("VMI-CLK-001",
+                vmi_conform_vcpu_run(t, id, worker_clock_register, c) == 0);
+    VMI_REQUIRE("VMI-CLK-001", c->tsc_to_system_mul != 0);
     for (i = 0; i < 20; i++) {
         /* The host rewrites the record between the reader's two reads. */
         sim->race_clock_update(vmi_conform_sim_ctx(t), 1, 0);
@@ -172,6 +188,7 @@ TEST(clk_read_racing_an_update_stays_monotonic)
     }
     VMI_CHECK("VMI-CLK-001", mono);
     VMI_CHECK("VMI-CLK-008", (c->version & 1) == 0);
+    vmi_conform_vcpu_run(t, id, worker_clock_register, NULL);
 }
 
 TEST(clk_stable_flag_set_when_host_guarantees)
@@ -189,24 +206,58 @@ TEST(clk_migration_sets_guest_stopped_and_freezes_clock)
     struct vmi_clock_record *c = cases_clock(t);
     uint64_t before, after, rec;
 
-    VMI_REQUIRE("VMI-CLK-019", c != NULL);
+    VMI_REQUIRE("VMI-CLK-037", c != NULL);
     before = vmi_conform_time(t);
     VMI_REQUIRE("VMI-CLK-003", sim->migrate(vmi_conform_sim_ctx(t),
                                             UINT64_C(30000000000)) == 0);
     after = vmi_conform_time(t);
     VMI_CHECK("VMI-CLK-003", after >= before);
     VMI_CHECK("VMI-CLK-003", after - before < UINT64_C(1000000000));
-    VMI_CHECK("VMI-CLK-019", c->flags & VMI_CLOCK_GUEST_STOPPED);
-    VMI_CHECK("VMI-CLK-019", (c->version & 1) == 0);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK("VMI-CLK-037", (c->version & 1) == 0);
     VMI_CHECK("VMI-CLK-001", cases_read_record(t, c, &rec) == 0 &&
                                  rec >= before && rec + 1 >= after);
-    /* Still set until this vCPU registers again. */
+    /* Still set over a rewrite that is no stop, until this vCPU registers
+     * again. */
     sim->clock_update(vmi_conform_sim_ctx(t), 0);
-    VMI_CHECK("VMI-CLK-020", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
     VMI_CHECK_ST(
-        "VMI-CLK-020",
+        "VMI-CLK-038",
         CALL2(t, VMI_HC_CLOCK_REGISTER, vmi_conform_gpa(t, c), 0, NULL), 0);
-    VMI_CHECK_EQ("VMI-CLK-020", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+    VMI_CHECK_EQ("VMI-CLK-038", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+}
+
+/*
+ * The pvclock way (Linux): the guest clears GUEST_STOPPED in its own record
+ * with one read-modify-write instruction; later rewrites that are no stop
+ * keep it clear, the next stop sets it again, and nothing else in the
+ * record is disturbed.
+ */
+TEST(clk_guest_clear_of_stopped_kept_until_next_stop)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_clock_record *c = cases_clock(t);
+    uint8_t stable;
+    int i;
+
+    VMI_REQUIRE("VMI-CLK-037", c != NULL);
+    stable = c->flags & VMI_CLOCK_TSC_STABLE;
+    VMI_REQUIRE("VMI-CLK-037", sim->migrate(ctx, UINT64_C(2000000000)) == 0);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    __atomic_and_fetch(&c->flags, (uint8_t)~VMI_CLOCK_GUEST_STOPPED,
+                       __ATOMIC_RELAXED);
+    for (i = 0; i < 3; i++) {
+        sim->clock_update(ctx, 0);
+        VMI_CHECK_EQ("VMI-CLK-038", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+        VMI_CHECK_EQ("VMI-CLK-038", c->flags & VMI_CLOCK_TSC_STABLE, stable);
+    }
+    sim->clock_update(ctx, VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    __atomic_and_fetch(&c->flags, (uint8_t)~VMI_CLOCK_GUEST_STOPPED,
+                       __ATOMIC_RELAXED);
+    VMI_REQUIRE("VMI-CLK-037", sim->migrate(ctx, UINT64_C(1000000000)) == 0);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
 }
 
 TEST(wck_offset_gives_plausible_wall_clock)
@@ -292,7 +343,7 @@ static const struct vmi_conform_test tests[] = {
     CLK(clk_register_rejects_bad_arguments,
         "VMI-CLK-023 VMI-CLK-025 VMI-CLK-026", 0, VMI_F_CLOCK),
     CLK(clk_register_writes_complete_even_record_at_once,
-        "VMI-CLK-027 VMI-CLK-006 VMI-CLK-021 VMI-CLK-020 VMI-GEN-004", 0,
+        "VMI-CLK-027 VMI-CLK-006 VMI-CLK-021 VMI-CLK-038 VMI-GEN-004", 0,
         VMI_F_CLOCK),
     CLK(clk_record_and_time_read_agree,
         "VMI-CLK-001 VMI-CLK-004 VMI-CLK-030 VMI-CLK-031", 0, VMI_F_CLOCK),
@@ -303,13 +354,16 @@ static const struct vmi_conform_test tests[] = {
         VMI_F_CLOCK),
     CLK(clk_update_bumps_version_by_even_steps,
         "VMI-CLK-007 VMI-CLK-008 VMI-CLK-009", VMI_CONFORM_SIM, VMI_F_CLOCK),
-    CLK(clk_read_racing_an_update_stays_monotonic, "VMI-CLK-001 VMI-CLK-008",
-        VMI_CONFORM_SIM, VMI_F_CLOCK),
+    {"clk_read_racing_an_update_stays_monotonic", "VMI-CLK-001 VMI-CLK-008",
+     VMI_PROFILE_CORE, VMI_CONFORM_SIM, VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_VCPU,
+     2, 2000, clk_read_racing_an_update_stays_monotonic},
     CLK(clk_stable_flag_set_when_host_guarantees, "VMI-CLK-017",
         VMI_CONFORM_SIM, VMI_F_CLOCK),
     CLK(clk_migration_sets_guest_stopped_and_freezes_clock,
-        "VMI-CLK-001 VMI-CLK-003 VMI-CLK-019 VMI-CLK-020", VMI_CONFORM_SIM,
+        "VMI-CLK-001 VMI-CLK-003 VMI-CLK-037 VMI-CLK-038", VMI_CONFORM_SIM,
         VMI_F_CLOCK),
+    CLK(clk_guest_clear_of_stopped_kept_until_next_stop,
+        "VMI-CLK-037 VMI-CLK-038", VMI_CONFORM_SIM, VMI_F_CLOCK),
     CLK(wck_offset_gives_plausible_wall_clock, "VMI-WCK-001", 0, VMI_F_CLOCK),
     CLK(stl_register_rejects_bad_arguments,
         "VMI-STL-001 VMI-STL-002 VMI-STL-003 VMI-STL-004", 0, VMI_F_STEAL),
