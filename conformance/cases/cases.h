@@ -83,7 +83,7 @@ static inline struct vmi_clock_record *cases_clock(struct vmi_conform_t *t)
  * Read a clock record with the seqlock protocol, as a guest must, but with
  * a bounded number of retries so that a host which never completes an
  * update fails the test instead of hanging it.  0 and *ns; -1 when the
- * record is INVALID; -2 when no consistent copy was read.
+ * record was never written (mul zero); -2 when no consistent copy was read.
  */
 static inline int cases_read_record(struct vmi_conform_t *t,
                                     const struct vmi_clock_record *c,
@@ -96,7 +96,6 @@ static inline int cases_read_record(struct vmi_conform_t *t,
         uint64_t ts, sys, tsc;
         uint32_t mul;
         int8_t shift;
-        uint8_t flags;
 
         v1 = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
         if (v1 & 1)
@@ -104,14 +103,13 @@ static inline int cases_read_record(struct vmi_conform_t *t,
         ts = r->tsc_timestamp;
         sys = r->system_time;
         mul = r->tsc_to_system_mul;
-        shift = (int8_t)r->tsc_shift;
-        flags = r->flags;
+        shift = r->tsc_shift;
         tsc = t->be->rdtsc(t->be->ctx);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         v2 = __atomic_load_n(&c->version, __ATOMIC_RELAXED);
         if (v1 != v2)
             continue;
-        if (flags & VMI_CLOCK_INVALID)
+        if (mul == 0)
             return -1;
         *ns = sys + vmi_guest_tsc_to_ns(tsc - ts, mul, shift);
         return 0;

@@ -41,6 +41,17 @@ SAME_FIELD(system_time, system_time);
 SAME_FIELD(tsc_to_system_mul, tsc_to_system_mul);
 SAME_FIELD(tsc_shift, tsc_shift);
 SAME_FIELD(flags, flags);
+/* Signed like Linux's s8 tsc_shift (the first draft typed it uint8_t). */
+_Static_assert((__typeof__(((struct vmi_clock_record *)0)->tsc_shift))-1 < 0,
+               "tsc_shift is signed");
+_Static_assert((__typeof__(((struct pvclock_vcpu_time_info *)0)->tsc_shift))-1 <
+                   0,
+               "Linux's tsc_shift is signed");
+/* Bit 2 is Linux's retired PVCLOCK_COUNTS_FROM_ZERO, no OpenVMI flag. */
+_Static_assert(PVCLOCK_COUNTS_FROM_ZERO == (1 << 2), "bit 2");
+#ifdef VMI_CLOCK_INVALID
+#error "VMI_CLOCK_INVALID was retired in 1.0 draft 2"
+#endif
 _Static_assert(PVCLOCK_TSC_STABLE_BIT == VMI_CLOCK_TSC_STABLE, "stable bit");
 _Static_assert(PVCLOCK_GUEST_STOPPED == VMI_CLOCK_GUEST_STOPPED, "stopped bit");
 

@@ -100,7 +100,7 @@ vmi_guest_clock_read_inline(const struct vmi_clock_record *rec,
         ts = r->tsc_timestamp;
         sys = r->system_time;
         mul = r->tsc_to_system_mul;
-        shift = (int8_t)r->tsc_shift;
+        shift = r->tsc_shift;
         fl = r->flags;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         v2 = __atomic_load_n(&rec->version, __ATOMIC_RELAXED);
@@ -108,7 +108,8 @@ vmi_guest_clock_read_inline(const struct vmi_clock_record *rec,
 
     if (flags)
         *flags = fl;
-    if ((fl & VMI_CLOCK_INVALID) || mul == 0)
+    /* mul is zero only in a record the host has not written yet. */
+    if (mul == 0)
         return -VMI_E_STATE;
     *ns = sys + vmi_guest_clock_scale(tsc - ts, mul, shift);
     return 0;

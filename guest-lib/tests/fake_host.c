@@ -158,9 +158,8 @@ void fake_host_write_record(struct fake_host *fh, uint64_t gpa)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     r->tsc_timestamp = fh->rec_tsc;
     r->system_time = fh->rec_sys;
-    r->tsc_to_system_mul =
-        (fh->rec_flags & VMI_CLOCK_INVALID) ? 0 : fh->rec_mul;
-    r->tsc_shift = (uint8_t)fh->rec_shift;
+    r->tsc_to_system_mul = fh->rec_mul;
+    r->tsc_shift = fh->rec_shift;
     r->flags = fh->rec_flags;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     __atomic_store_n(&r->version, r->version + 1u, __ATOMIC_RELEASE);

@@ -133,19 +133,25 @@ static void test_clock_read_retries_when_version_changes(void **state)
     assert_int_equal(ns, 777000);
 }
 
-static void test_clock_invalid_falls_back_to_time_read(void **state)
+/* A record the host has not written (mul zero): the reader does not use it
+ * and the clock comes from TIME_READ. */
+static void test_clock_unwritten_record_falls_back_to_time_read(void **state)
 {
     uint64_t ns = 0;
-    uint8_t flags = 0;
+    uint8_t flags = 0xFF;
+    uint32_t mul;
 
     (void)state;
     assert_int_equal(vmi_guest_clock_register(&v, rec()), 0);
-    fh.rec_flags = VMI_CLOCK_INVALID;
+    mul = fh.rec_mul;
+    fh.rec_mul = 0;
+    fh.rec_flags = 0;
     fake_host_write_record(&fh, REC_GPA);
+    fh.rec_mul = mul;
     assert_int_equal(
         vmi_guest_clock_read_record(rec(), g.ops.rdtsc, &fh, &ns, &flags),
         -VMI_E_STATE);
-    assert_int_equal(flags, VMI_CLOCK_INVALID);
+    assert_int_equal(flags, 0);
     /* The host's TIME_READ uses other parameters than the stale record. */
     fh.rec_sys = 99000000;
     fh.tsc = fh.rec_tsc + 10;
@@ -504,7 +510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_clock_read_retries_when_version_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_clock_invalid_falls_back_to_time_read, setup, teardown),
+            test_clock_unwritten_record_falls_back_to_time_read, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             test_clock_without_record_uses_time_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_not_stable_never_goes_back,

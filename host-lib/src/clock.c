@@ -118,12 +118,17 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
     v->clock_shown = (flags & VMI_CLOCK_GUEST_STOPPED) != 0;
     if (vm->cfg.tsc_stable && !VMI__FAULT_IS(vm, CLOCK_NOT_STABLE))
         flags |= VMI_CLOCK_TSC_STABLE;
+    /* The first draft's "invalid" record: bit 2 and mul 0. */
+    if (VMI__FAULT_IS(vm, CLOCK_FLAG_BIT2))
+        flags |= 1u << 2;
     ver = seq_begin(&r->version);
     __atomic_store_n(&r->reserved0, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&r->tsc_timestamp, vm->base_tsc, __ATOMIC_RELAXED);
     __atomic_store_n(&r->system_time, vm->base_ns, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->tsc_to_system_mul, vm->mul, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->tsc_shift, (uint8_t)vm->shift, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tsc_to_system_mul,
+                     VMI__FAULT_IS(vm, CLOCK_RECORD_INVALIDATED) ? 0 : vm->mul,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tsc_shift, vm->shift, __ATOMIC_RELAXED);
     __atomic_store_n(&r->flags, flags, __ATOMIC_RELAXED);
     __atomic_store_n(&r->reserved1[0], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&r->reserved1[1], 0, __ATOMIC_RELAXED);

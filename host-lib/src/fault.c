@@ -99,6 +99,9 @@ static const struct fault faults[] = {
      "restore-accepts-lifecycle-mismatch", VMI__CL_SAV_LIFECYCLE},
     {VMI__FAULT_GUEST_STOPPED_RESTICKY, "guest-stopped-resticky",
      VMI__CL_CLK_STOPPED_STAYS_CLEAR},
+    {VMI__FAULT_CLOCK_RECORD_INVALIDATED, "clock-record-invalidated",
+     VMI__CL_CLK_NEVER_INVALID},
+    {VMI__FAULT_CLOCK_FLAG_BIT2, "clock-flag-bit2", VMI__CL_CLK_NO_BIT2},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

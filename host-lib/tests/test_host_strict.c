@@ -365,6 +365,24 @@ static int sc_guest_stopped_resticky(struct fake_fx *x)
     return (r->flags & VMI_CLOCK_GUEST_STOPPED) != 0;
 }
 
+static int sc_clock_record_invalidated(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+
+    ready(x, VMI_F_CLOCK);
+    assert_int_equal(hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL), 0);
+    return r->tsc_to_system_mul == 0;
+}
+
+static int sc_clock_flag_bit2(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+
+    ready(x, VMI_F_CLOCK);
+    assert_int_equal(hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL), 0);
+    return (r->flags & (1u << 2)) != 0;
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -640,6 +658,8 @@ static const struct {
     {"restore-accepts-lifecycle-mismatch",
      sc_restore_accepts_lifecycle_mismatch},
     {"guest-stopped-resticky", sc_guest_stopped_resticky},
+    {"clock-record-invalidated", sc_clock_record_invalidated},
+    {"clock-flag-bit2", sc_clock_flag_bit2},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

@@ -22,8 +22,11 @@
  * for the stopped time.
  */
 #define VMI_CLOCK_GUEST_STOPPED         (1u << 1)
-/* Host writes: the record must not be used; read the clock with TIME_READ. */
-#define VMI_CLOCK_INVALID               (1u << 2)
+/*
+ * Bit 2 (INVALID): Retired in 1.0 draft 2: it is Linux's
+ * PVCLOCK_COUNTS_FROM_ZERO, retired there, so existing readers ignored it; a
+ * published record is never invalid. Never reuse.
+ */
 
 /*
  * Per-vCPU clock record, byte-compatible with pvclock_vcpu_time_info. Placed at
@@ -41,13 +44,17 @@ struct vmi_clock_record {
     uint64_t tsc_timestamp;
     /* host writes: VM clock in ns at tsc_timestamp. */
     uint64_t system_time;
-    /* host writes: Multiplier, 32.32 fixed point; 0 while INVALID. */
+    /*
+     * host writes: Multiplier, 32.32 fixed point; never 0 in a record the host
+     * wrote (0: not written yet).
+     */
     uint32_t tsc_to_system_mul;
     /*
-     * host writes: Shift applied to the TSC delta before multiplying,
-     * two's-complement signed (-31..31).
+     * host writes: Shift applied to the TSC delta before multiplying: left when
+     * positive, right when negative (-31..31). Signed, as Linux's s8 (typed
+     * uint8_t in the first draft, same bytes).
      */
-    uint8_t tsc_shift;
+    int8_t tsc_shift;
     /* host writes: VMI_CLOCK_* bits. */
     uint8_t flags;
     /* reserved: Zero. */

@@ -22,7 +22,7 @@ TARGETS = [("x86-64", "x86_64-linux-gnu-gcc", "gcc"),
 PACKAGE = {"i386": "gcc-i686-linux-gnu", "aarch64": "gcc-aarch64-linux-gnu",
            "riscv64": "gcc-riscv64-linux-gnu"}
 SIZES = {"uint8_t": 1, "uint16_t": 2, "uint32_t": 4, "uint64_t": 8,
-         "int32_t": 4, "int64_t": 8}
+         "int8_t": 1, "int32_t": 4, "int64_t": 8}
 
 
 def expected(reg):
