@@ -62,6 +62,7 @@ struct machine {
     uint8_t ram[RAM_BYTES];
     uint64_t tsc; /* the guest's TSC: ops->rdtsc and rdtsc_ordered() */
     uint64_t tsc_hz;
+    unsigned kicks; /* ops->kick calls for vCPU 0 */
     struct vmi_host_vm *vm;
 };
 
@@ -140,8 +141,8 @@ static uint64_t m_rdtsc(void *ctx)
 
 static void m_kick(void *ctx, uint32_t vcpu)
 {
-    (void)ctx;
-    (void)vcpu;
+    if (vcpu == 0)
+        ((struct machine *)ctx)->kicks++;
 }
 
 static const struct vmi_host_ops machine_ops = {
@@ -383,6 +384,66 @@ static void test_guest_stopped_round_trip(void **state)
     shutdown_machine(m);
 }
 
+/*
+ * A guest computes delta << tsc_shift in 64 bits (pvclock_scale_delta).  At
+ * 1.953125 MHz (shift 10, mul 2^31) that overflows once the record is 2^54
+ * ticks old, when the VM clock reaches 2^63 ns (292 years), half-way through
+ * its 64-bit range: a record that old reads garbage.  The host must rewrite
+ * the record before 2^(63-10) ticks (VMI-CLK-042).  Here the TSC runs to
+ * 1.5 * 2^54 ticks in steps of 2^50, and the embedder does what vmi-run
+ * does: sleep until vmi_host_next_deadline, fire timers, and after a kick
+ * let the vCPU's thread call vmi_host_take_upcall before it enters the
+ * guest.  Linux's reader stays equal to the VM clock past the old overflow.
+ */
+static void test_record_rewritten_before_it_overflows(void **state)
+{
+    struct machine *m = boot(1953125, 1000, 1);
+    struct pvclock_vcpu_time_info *rec = record(m);
+    unsigned kicks0 = m->kicks, refreshed = 0, steps = 0;
+    uint64_t start = rec->tsc_timestamp, last_ts = start;
+
+    (void)state;
+    assert_int_equal(rec->tsc_shift, 10);
+    assert_int_equal(rec->tsc_to_system_mul, UINT32_C(1) << 31);
+    while (m->tsc - start < 3 * (UINT64_C(1) << 53)) {
+        uint64_t now, want, got;
+        uint32_t v;
+
+        m->tsc += UINT64_C(1) << 50;
+        now = vmi_host_clock_now(m->vm);
+        if (now >= vmi_host_next_deadline(m->vm)) {
+            vmi_host_timers_fire(m->vm, 16);
+            if (m->kicks != kicks0) {
+                kicks0 = m->kicks;
+                vmi_host_take_upcall(m->vm, 0, &v);
+            }
+        }
+        want = vmi_host_clock_now(m->vm);
+        got = __pvclock_read_cycles(rec, m->tsc);
+        if (got != want)
+            fail_msg("TSC %" PRIu64 " ticks past the first record (record "
+                     "%" PRIu64 " ticks old): Linux reads %" PRIu64
+                     ", the VM clock is %" PRIu64 " (record %" PRIu64 " ns at "
+                     "%" PRIu64 ", mul %u)",
+                     m->tsc - start, m->tsc - rec->tsc_timestamp, got, want,
+                     (uint64_t)rec->system_time, (uint64_t)rec->tsc_timestamp,
+                     rec->tsc_to_system_mul);
+        assert_true(m->tsc - rec->tsc_timestamp < (UINT64_C(1) << 53));
+        if (rec->tsc_timestamp != last_ts) {
+            refreshed++;
+            last_ts = rec->tsc_timestamp;
+        }
+        steps++;
+    }
+    printf("%u steps to 1.5 * 2^54 ticks at 1.953125 MHz (%.0f years), %u "
+           "record rewrites; Linux's reading equal to the VM clock at each\n",
+           steps,
+           3.0 * (double)(UINT64_C(1) << 53) / 1953125.0 / 86400 / 365.25,
+           refreshed);
+    assert_true(refreshed >= 4);
+    shutdown_machine(m);
+}
+
 /* ---- readers on several threads while the host rewrites the record ---- */
 
 #define READERS 2
@@ -480,6 +541,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linux_reads_the_ns_of_time_read),
         cmocka_unit_test(test_guest_stopped_round_trip),
+        cmocka_unit_test(test_record_rewritten_before_it_overflows),
         cmocka_unit_test(test_readers_on_threads_while_host_rewrites),
     };
 

@@ -213,11 +213,19 @@ VMI_HOST_API int vmi_host_take_upcall(struct vmi_host_vm *vm, uint32_t vcpu,
 
 /* The VM clock now, in ns (the time base of records, timers, BLOCK). */
 VMI_HOST_API uint64_t vmi_host_clock_now(struct vmi_host_vm *vm);
-/* Earliest armed timer deadline (VM clock) or VMI_DEADLINE_NONE. */
+/*
+ * Earliest armed timer deadline (VM clock), or the time a clock record must
+ * be rewritten if that is earlier (records stay valid for years; see
+ * VMI-CLK-042), or VMI_DEADLINE_NONE.
+ */
 VMI_HOST_API uint64_t vmi_host_next_deadline(struct vmi_host_vm *vm);
 /*
  * Fire at most `budget` due timers (bounded work: a timer storm cannot
- * starve the host); returns how many fired.  Kicks affected vCPUs.
+ * starve the host); returns how many fired.  Kicks affected vCPUs, and the
+ * vCPUs whose clock record is due for a rewrite: host-lib rewrites a
+ * record only on its vCPU's own thread (vmi_host_hypercall,
+ * vmi_host_take_upcall, vmi_host_block_check), never while it runs guest
+ * code, so the embedder calls one of those after every kick.
  */
 VMI_HOST_API unsigned vmi_host_timers_fire(struct vmi_host_vm *vm,
                                            unsigned budget);

@@ -30,14 +30,44 @@ void vmi__time_scale(uint64_t hz, int8_t *pshift, uint32_t *pmul)
     *pmul = (uint32_t)((scaled64 << 32) / tps32);
 }
 
-/* pvclock_scale_delta: exactly what a pvclock guest computes. */
+/*
+ * pvclock_scale_delta, without its 64-bit limit: a guest computes
+ * delta << shift in 64 bits, which is exact while delta stays below the
+ * record's bound (record_bound); host-lib's VM clock uses 128 bits, so it
+ * is right for any delta.
+ */
 uint64_t vmi__scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
 {
+    unsigned __int128 d = delta;
+
     if (shift < 0)
-        delta >>= -shift;
+        d >>= -shift;
     else
-        delta <<= shift;
-    return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+        d <<= shift;
+    return (uint64_t)((d * mul) >> 32);
+}
+
+/*
+ * A record is valid while its vCPU's TSC minus tsc_timestamp stays below
+ * 2^(63 - max(tsc_shift, 0)) ticks: then delta << tsc_shift cannot
+ * overflow a guest's 64-bit arithmetic (VMI-CLK-042).  The host rewrites a
+ * record once half of that has passed.
+ */
+static uint64_t record_bound(const struct vmi_host_vm *vm)
+{
+    return UINT64_C(1) << (63 - (vm->shift > 0 ? vm->shift : 0));
+}
+
+/*
+ * Ticks between exact points of the VM clock's line: at a multiple of it,
+ * (delta << shift) * mul is a multiple of 2^32, so the line's value there
+ * is an integer and a record based there reads exactly like the line.
+ * Every record uses such a point, so records written at different times
+ * never disagree, not even by a nanosecond.
+ */
+static uint64_t exact_step(const struct vmi_host_vm *vm)
+{
+    return UINT64_C(1) << (32 - vm->shift); /* shift is -31..31 */
 }
 
 void vmi__clock_init(struct vmi_host_vm *vm)
@@ -116,6 +146,15 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
         v->clock_sticky &= (uint8_t)~VMI_CLOCK_GUEST_STOPPED;
     flags = v->clock_sticky;
     v->clock_shown = (flags & VMI_CLOCK_GUEST_STOPPED) != 0;
+    /* The latest exact point of the line at or before now. */
+    {
+        uint64_t tsc = vm->ops->rdtsc(vm->ctx), step = exact_step(vm);
+        uint64_t d = tsc > vm->base_tsc ? tsc - vm->base_tsc : 0;
+
+        d -= d % step;
+        v->rec_tsc = vm->base_tsc + d;
+        v->rec_ns = vm->base_ns + vmi__scale_delta(d, vm->mul, vm->shift);
+    }
     if (vm->cfg.tsc_stable && !VMI__FAULT_IS(vm, CLOCK_NOT_STABLE))
         flags |= VMI_CLOCK_TSC_STABLE;
     /* The first draft's "invalid" record: bit 2 and mul 0. */
@@ -123,8 +162,8 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
         flags |= 1u << 2;
     ver = seq_begin(&r->version);
     __atomic_store_n(&r->reserved0, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->tsc_timestamp, vm->base_tsc, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->system_time, vm->base_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tsc_timestamp, v->rec_tsc, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->system_time, v->rec_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&r->tsc_to_system_mul,
                      VMI__FAULT_IS(vm, CLOCK_RECORD_INVALIDATED) ? 0 : vm->mul,
                      __ATOMIC_RELAXED);
@@ -133,6 +172,58 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
     __atomic_store_n(&r->reserved1[0], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&r->reserved1[1], 0, __ATOMIC_RELAXED);
     seq_end(&r->version, ver, VMI__FAULT_IS(vm, CLOCK_VERSION_ODD));
+}
+
+/*
+ * Rewrite vCPU `vcpu`'s record if half its validity bound has passed.
+ * Locked; called on the vCPU's own thread (its calls, take_upcall,
+ * block_check), never while it executes guest code (VMI-CLK-039).
+ */
+void vmi__clock_refresh(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    struct vmi__vcpu *v = &vm->vcpus[vcpu];
+    uint64_t tsc;
+
+    if (v->clock_gpa == VMI_GPA_NONE || VMI__FAULT_IS(vm, RECORD_NOT_REFRESHED))
+        return;
+    tsc = vm->ops->rdtsc(vm->ctx);
+    if (tsc > v->rec_tsc && tsc - v->rec_tsc >= record_bound(vm) / 2)
+        vmi__clock_write(vm, vcpu);
+}
+
+/* VM-clock ns at which the first record's refresh falls due, or
+ * VMI_DEADLINE_NONE.  Locked. */
+uint64_t vmi__clock_refresh_due(struct vmi_host_vm *vm)
+{
+    uint64_t due = VMI_DEADLINE_NONE, half = record_bound(vm) / 2;
+
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
+        const struct vmi__vcpu *v = &vm->vcpus[i];
+        uint64_t ns;
+
+        if (v->clock_gpa == VMI_GPA_NONE)
+            continue;
+        ns = v->rec_ns + vmi__scale_delta(half, vm->mul, vm->shift);
+        if (ns < due)
+            due = ns;
+    }
+    return due;
+}
+
+/* Kick every vCPU whose record is due, so its thread refreshes it.
+ * Locked. */
+void vmi__clock_refresh_kicks(struct vmi__ctx *c)
+{
+    struct vmi_host_vm *vm = c->vm;
+    uint64_t tsc = vm->ops->rdtsc(vm->ctx), half = record_bound(vm) / 2;
+
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
+        const struct vmi__vcpu *v = &vm->vcpus[i];
+
+        if (v->clock_gpa != VMI_GPA_NONE && tsc > v->rec_tsc &&
+            tsc - v->rec_tsc >= half)
+            vmi__kick_later(c, i);
+    }
 }
 
 /* Rewrite vCPU `vcpu`'s steal record.  Locked. */

@@ -160,6 +160,8 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
      */
     if (!status)
         vm->vcpus[vcpu].started = 1;
+    /* On the vCPU's own thread, outside guest code: keep its record valid. */
+    vmi__clock_refresh(vm, vcpu);
     /* A status TIME_READ's "Statuses" row does not list (VMI-STS-008). */
     if (VMI__FAULT_IS(vm, STATUS_NOT_LISTED) && !status &&
         call->nr == VMI_HC_TIME_READ && call->args[0])

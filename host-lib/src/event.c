@@ -194,6 +194,7 @@ VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
         return -VMI_E_INVAL;
     vmi__lock(vm);
     v = &vm->vcpus[vcpu];
+    vmi__clock_refresh(vm, vcpu);
     if (!v->blocked)
         goto out;
     if (vmi__event_wake(vm, vcpu)) {
@@ -228,6 +229,7 @@ VMI_HOST_API int vmi_host_take_upcall(struct vmi_host_vm *vm, uint32_t vcpu,
         return 0;
     vmi__lock(vm);
     v = &vm->vcpus[vcpu];
+    vmi__clock_refresh(vm, vcpu);
     if (v->upcall_due && v->event_gpa != VMI_GPA_NONE) {
         *vector = v->event_vector;
         due = 1;

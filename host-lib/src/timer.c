@@ -143,6 +143,8 @@ VMI_HOST_API uint64_t vmi_host_next_deadline(struct vmi_host_vm *vm)
     vmi__lock(vm);
     if (vm->heap_len)
         d = due_at(vm, vm->timers[vm->heap[0]].deadline);
+    /* A record that must be rewritten soon counts too (VMI-CLK-042). */
+    d = vmi__min64(d, vmi__clock_refresh_due(vm));
     vmi__unlock(vm);
     return d;
 }
@@ -169,6 +171,8 @@ VMI_HOST_API unsigned vmi_host_timers_fire(struct vmi_host_vm *vm,
         vmi__event_set(&c, t->vcpu, t->event);
         fired++;
     }
+    /* Records due for a rewrite: their vCPUs' threads make it. */
+    vmi__clock_refresh_kicks(&c);
     vmi__unlock(vm);
     vmi__ctx_finish(&c);
     return fired;

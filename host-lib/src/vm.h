@@ -77,6 +77,7 @@ enum vmi__fault {
     VMI__FAULT_GUEST_STOPPED_RESTICKY,
     VMI__FAULT_CLOCK_RECORD_INVALIDATED,
     VMI__FAULT_CLOCK_FLAG_BIT2,
+    VMI__FAULT_RECORD_NOT_REFRESHED,
     VMI__FAULT_COUNT
 };
 
@@ -95,6 +96,8 @@ struct vmi__vcpu {
      */
     uint8_t clock_sticky;
     uint8_t clock_shown;
+    /* The point of the VM clock's line the record shows (an exact one). */
+    uint64_t rec_tsc, rec_ns;
     uint8_t upcall_due;
     uint8_t blocked;
     uint8_t console_again; /* last CONSOLE_WRITE answered VMI_E_AGAIN */
@@ -213,6 +216,9 @@ void vmi__clock_init(struct vmi_host_vm *vm);
 uint64_t vmi__clock_now(struct vmi_host_vm *vm);
 void vmi__clock_rebase(struct vmi_host_vm *vm, uint64_t ns);
 void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu);
+void vmi__clock_refresh(struct vmi_host_vm *vm, uint32_t vcpu);
+uint64_t vmi__clock_refresh_due(struct vmi_host_vm *vm);
+void vmi__clock_refresh_kicks(struct vmi__ctx *c);
 void vmi__steal_write(struct vmi_host_vm *vm, uint32_t vcpu);
 void vmi__time_scale(uint64_t hz, int8_t *shift, uint32_t *mul);
 uint64_t vmi__scale_delta(uint64_t delta, uint32_t mul, int8_t shift);

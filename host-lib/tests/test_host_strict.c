@@ -383,6 +383,18 @@ static int sc_clock_flag_bit2(struct fake_fx *x)
     return (r->flags & (1u << 2)) != 0;
 }
 
+static int sc_record_not_refreshed(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2000);
+
+    ready(x, VMI_F_CLOCK);
+    assert_int_equal(hc(x, VMI_HC_CLOCK_REGISTER, 0x2000, 0, 0, 0, NULL), 0);
+    /* Past half the record's bound (1 GHz fake TSC: shift 1, 2^62). */
+    x->f.tsc += (UINT64_C(1) << 61) + 12345;
+    assert_int_equal(hc(x, VMI_HC_TIME_READ, 0, 0, 0, 0, NULL), 0);
+    return x->f.tsc - r->tsc_timestamp >= (UINT64_C(1) << 61);
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -660,6 +672,7 @@ static const struct {
     {"guest-stopped-resticky", sc_guest_stopped_resticky},
     {"clock-record-invalidated", sc_clock_record_invalidated},
     {"clock-flag-bit2", sc_clock_flag_bit2},
+    {"record-not-refreshed", sc_record_not_refreshed},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

@@ -190,6 +190,33 @@ TEST(clk_read_racing_an_update_stays_monotonic)
     vmi_conform_vcpu_run(t, id, worker_clock_register, NULL);
 }
 
+/*
+ * A record is valid for 2^(63 - max(tsc_shift, 0)) ticks (about 97 years
+ * at the simulator's 3 GHz): after the VM runs longer than that, the record
+ * the vCPU finds after its next exit has been rewritten.
+ */
+TEST(clk_record_rewritten_before_its_bound)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_clock_record *c = cases_clock(t);
+    uint64_t bound, ticks, ns, rec, tr[2];
+    int8_t shift;
+
+    VMI_REQUIRE("VMI-CLK-042", c != NULL);
+    shift = c->tsc_shift;
+    bound = UINT64_C(1) << (63 - (shift > 0 ? shift : 0));
+    ticks = bound + bound / 4;
+    ns = vmi_guest_tsc_to_ns(ticks, c->tsc_to_system_mul, shift);
+    sim->advance_ns(ctx, ns);
+    VMI_REQUIRE_ST("VMI-CLK-042", CALL0(t, VMI_HC_TIME_READ, tr), 0);
+    VMI_CHECK("VMI-CLK-042",
+              t->be->rdtsc(t->be->ctx) - c->tsc_timestamp < bound);
+    VMI_CHECK("VMI-CLK-040", cases_read_record(t, c, &rec) == 0 &&
+                                 rec + 1 >= tr[0] &&
+                                 rec - tr[0] < UINT64_C(1000000000));
+}
+
 TEST(clk_stable_flag_set_when_host_guarantees)
 {
     struct vmi_clock_record *c = cases_clock(t);
@@ -359,6 +386,8 @@ static const struct vmi_conform_test tests[] = {
     {"clk_read_racing_an_update_stays_monotonic", "VMI-CLK-001 VMI-CLK-008",
      VMI_PROFILE_CORE, VMI_CONFORM_SIM, VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_VCPU,
      2, 2000, clk_read_racing_an_update_stays_monotonic},
+    CLK(clk_record_rewritten_before_its_bound, "VMI-CLK-042 VMI-CLK-040",
+        VMI_CONFORM_SIM, VMI_F_CLOCK),
     CLK(clk_stable_flag_set_when_host_guarantees, "VMI-CLK-017",
         VMI_CONFORM_SIM, VMI_F_CLOCK),
     CLK(clk_migration_sets_guest_stopped_and_freezes_clock,
