@@ -294,7 +294,9 @@ int64_t vmi__hc_steal_register(struct vmi__ctx *c)
     if (ret)
         return ret;
     v->steal_gpa = gpa;
-    v->steal_ns = 0;
+    /* Cumulative over the vCPU's life, as KVM's (VMI-STL-012). */
+    if (VMI__FAULT_IS(c->vm, STEAL_RESET_ON_REGISTER))
+        v->steal_ns = 0;
     vmi__steal_write(c->vm, c->vcpu);
     return 0;
 }

@@ -104,6 +104,8 @@ static const struct fault faults[] = {
     {VMI__FAULT_CLOCK_FLAG_BIT2, "clock-flag-bit2", VMI__CL_CLK_NO_BIT2},
     {VMI__FAULT_RECORD_NOT_REFRESHED, "record-not-refreshed",
      VMI__CL_CLK_REFRESH},
+    {VMI__FAULT_STEAL_RESET_ON_REGISTER, "steal-reset-on-register",
+     VMI__CL_STL_CUMULATIVE},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

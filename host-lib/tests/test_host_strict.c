@@ -395,6 +395,17 @@ static int sc_record_not_refreshed(struct fake_fx *x)
     return x->f.tsc - r->tsc_timestamp >= (UINT64_C(1) << 61);
 }
 
+static int sc_steal_reset_on_register(struct fake_fx *x)
+{
+    struct vmi_steal_record *r = fake_gpa(&x->f, 0x3000);
+
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(hc(x, VMI_HC_STEAL_REGISTER, 0x3000, 0, 0, 0, NULL), 0);
+    vmi_host_steal_account(x->vm, 0, 5000);
+    assert_int_equal(hc(x, VMI_HC_STEAL_REGISTER, 0x3000, 0, 0, 0, NULL), 0);
+    return r->steal_ns != 5000;
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -673,6 +684,7 @@ static const struct {
     {"clock-record-invalidated", sc_clock_record_invalidated},
     {"clock-flag-bit2", sc_clock_flag_bit2},
     {"record-not-refreshed", sc_record_not_refreshed},
+    {"steal-reset-on-register", sc_steal_reset_on_register},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)
