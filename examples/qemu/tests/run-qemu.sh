@@ -1,0 +1,132 @@
+#!/bin/sh
+# run-qemu.sh CASE: one guest on QEMU with the openvmi device (label qemu).
+# Environment: QEMU_BUILD (examples/qemu/build.sh), GUESTS (dir of the
+# .elf guests), QEMU_UNAVAILABLE (a file whose text is why the patched
+# QEMU could not be built, if ./vmi.sh left one).
+# Exit 0 pass, 1 fail, 77 skip (Debian's QEMU source cannot be had).
+set -u
+case_name=$1
+G=${GUESTS:?GUESTS not set}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out
+err=$tmp/err
+
+fail() {
+    echo "FAIL ($case_name): $*"
+    echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"
+    exit 1
+}
+expect() { grep -q -- "$1" "$2" || fail "no '$1' in $2"; }
+
+patched() {
+    if [ -n "${QEMU_UNAVAILABLE:-}" ] && [ -s "$QEMU_UNAVAILABLE" ]; then
+        echo "SKIP: the patched QEMU cannot be built here: $(cat "$QEMU_UNAVAILABLE")"
+        exit 77
+    fi
+    Q=$("${QEMU_BUILD:?QEMU_BUILD not set}" --print) ||
+        fail "the patched QEMU is not built: run examples/qemu/build.sh (./vmi.sh does)"
+}
+
+# qemu BINARY EXPECTED_EXIT MACHINE ARGS...: run a guest, check the exit.
+# isa-debug-exit: QEMU exits with (guest status << 1) | 1.
+qemu() {
+    bin=$1 want=$2 machine=$3
+    shift 3
+    timeout 60 "$bin" -L /usr/share/qemu -L /usr/share/seabios -accel tcg -M "$machine" \
+        -nodefaults -no-reboot -display none -serial stdio \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 "$@" >"$out" 2>"$err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "qemu exit $got, expected $want ($machine $*)"
+}
+
+case $case_name in
+probe_microvm | probe_pc)
+    # Discovery answered by the device under TCG, above QEMU's own
+    # 0x40000000 leaf and past its clamp of leaves above 0x40000001; the
+    # guest's output through the doorbell's console call, its status
+    # through SHUTDOWN (QEMU exits with it, not isa-debug-exit's 2n+1).
+    patched
+    m=${case_name#probe_}
+    con=$tmp/console
+    qemu "$Q" 0 "$m" -smp 2 -m 128 -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon -kernel "$G/probe.elf"
+    expect "probe: OpenVMI block at 0x40000100: versions 1.0 to 1.0, transports 0x4, port 0x520" "$con"
+    expect "probe: 2 vCPU(s)" "$con"
+    expect "timers 256" "$con"
+    expect 'probe: host "QEMU 7.2' "$con"
+    expect "probe: calls usable" "$con"
+    # Another port and base, 4 vCPUs, a status: the guest follows
+    # discovery, and QEMU ends with the status the guest gave SHUTDOWN.
+    qemu "$Q" 42 "$m" -smp 4 -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,cpuid-base=0x40000300,iobase=0x5a0,timers=9 \
+        -append "status=42" -kernel "$G/probe.elf"
+    expect "probe: OpenVMI block at 0x40000300: .* port 0x5a0" "$con"
+    expect "probe: 4 vCPU(s)" "$con"
+    expect "timers 9" "$con" ;;
+probe_absent)
+    # Without the device, and on Debian's own QEMU: absent, and said so.
+    patched
+    qemu "$Q" 7 microvm -kernel "$G/probe.elf"
+    expect "probe: OpenVMI absent" "$out"
+    command -v qemu-system-x86_64 >/dev/null ||
+        fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
+    qemu qemu-system-x86_64 7 microvm -kernel "$G/probe.elf"
+    expect "probe: OpenVMI absent" "$out" ;;
+bad_properties)
+    # Bad configuration is refused with a message, not a crash.
+    patched
+    timeout 30 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg -M microvm -nodefaults \
+        -display none -device openvmi,cpuid-base=0x40000000 \
+        -kernel "$G/probe.elf" >"$out" 2>"$err"
+    [ $? -eq 1 ] || fail "QEMU accepted cpuid-base=0x40000000"
+    expect "cpuid-base must be a multiple of 0x100" "$err"
+    timeout 30 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg -M microvm -nodefaults \
+        -display none -device openvmi -device openvmi \
+        -kernel "$G/probe.elf" >"$out" 2>"$err"
+    [ $? -eq 1 ] || fail "QEMU accepted two openvmi devices"
+    expect "only one openvmi device per machine" "$err"
+    timeout 30 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg -M microvm -nodefaults \
+        -display none -device openvmi,timers=0 \
+        -kernel "$G/probe.elf" >"$out" 2>"$err"
+    [ $? -eq 1 ] || fail "QEMU accepted timers=0"
+    expect "openvmi: timer_count out of range" "$err"
+    timeout 30 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -nodefaults -display none -device openvmi,iobase=0 \
+        -kernel "$G/probe.elf" >"$out" 2>"$err"
+    [ $? -eq 1 ] || fail "QEMU accepted iobase=0"
+    expect "iobase must be a port from 1 to 0xfffc" "$err" ;;
+bad_calls)
+    # A guest that sends malformed calls gets the spec's statuses, each
+    # violation is reported with its clause (strict=on), QEMU keeps running
+    # and ends with the guest's status.
+    patched
+    con=$tmp/console
+    qemu "$Q" 0 microvm -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,strict=on -kernel "$G/bad_strict.elf"
+    expect "call before negotiation -> VMI_E_STATE" "$con"
+    expect "GPA outside RAM -> VMI_E_NOTSUP" "$con"
+    n=$(grep -c "openvmi: vCPU 0 violates VMI-[A-Z]*-[0-9]*: " "$err")
+    [ "$n" -ge 4 ] || fail "$n clause-cited violations, expected 4 or more" ;;
+checkpatch)
+    # QEMU's own style checker on every patch of the series: 0 errors.
+    patched
+    src=$(dirname "$(dirname "$Q")")/src
+    series=$(cd "$(dirname "$0")/../patches" && pwd)/series
+    [ -x "$src/scripts/checkpatch.pl" ] || fail "no checkpatch.pl in $src"
+    n=0
+    for p in $(grep -v '^#' "$series"); do
+        (cd "$src" && ./scripts/checkpatch.pl "$(dirname "$series")/$p") \
+            >>"$out" 2>&1
+        n=$((n + 1))
+    done
+    [ "$n" -ge 3 ] || fail "only $n patches in the series"
+    [ "$(grep -c '^total: 0 errors' "$out")" -eq "$n" ] ||
+        fail "checkpatch.pl reports errors"
+    touch "$err"
+    echo "checkpatch.pl: $n patches, 0 errors" ;;
+*)
+    echo "unknown case $case_name"
+    exit 2 ;;
+esac
+echo "PASS ($case_name)"
