@@ -131,15 +131,18 @@ fi
 
 # --- 3: host-lib, installed where QEMU's configure finds it ---------------
 STAGE=$OUT/stage
+# One CMake build directory per checkout: CMake refuses a build directory
+# made for another source tree (a second clone sharing this cache).
+VMI_BUILD=$OUT/vmi-build-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
 say "3/5 host-lib: build and install into $STAGE"
-cmake -S "$ROOT" -B "$OUT/vmi-build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$ROOT" -B "$VMI_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$STAGE" -DCMAKE_INSTALL_LIBDIR=lib \
     -DVMI_BUILD_TESTS=OFF -DVMI_BUILD_SPEC=OFF -DVMI_BUILD_EXAMPLES=OFF \
     -DVMI_BUILD_CONFORMANCE=OFF -DVMI_BUILD_BENCH=OFF >"$OUT/vmi-build.log" 2>&1 ||
     die "host-lib configure failed (log: $OUT/vmi-build.log)"
-cmake --build "$OUT/vmi-build" -j "$JOBS" >>"$OUT/vmi-build.log" 2>&1 ||
+cmake --build "$VMI_BUILD" -j "$JOBS" >>"$OUT/vmi-build.log" 2>&1 ||
     die "host-lib build failed (log: $OUT/vmi-build.log)"
-cmake --install "$OUT/vmi-build" >>"$OUT/vmi-build.log" 2>&1 ||
+cmake --install "$VMI_BUILD" >>"$OUT/vmi-build.log" 2>&1 ||
     die "host-lib install failed (log: $OUT/vmi-build.log)"
 export PKG_CONFIG_PATH=$STAGE/lib/pkgconfig
 pkg-config --exists vmi-host || die "host-lib installed no vmi-host.pc"

@@ -111,6 +111,41 @@ bad_calls)
     for c in VMI-VER-004 VMI-CALL-032 VMI-CALL-028 VMI-CALL-027; do
         expect "openvmi: vCPU 0 violates $c: " "$err"
     done ;;
+stop_cont)
+    # The monitor's stop and cont: when the VM resumes, the clock record
+    # shows GUEST_STOPPED (VMI-CLK-037); the guest clears it as Linux does
+    # and it stays clear (VMI-CLK-038).
+    patched
+    con=$tmp/console
+    mon=$tmp/monitor
+    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -nodefaults -display none \
+        -monitor unix:"$mon",server=on,wait=off \
+        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon \
+        -append "wait_stop=20 status=5" -kernel "$G/probe.elf" \
+        >"$out" 2>"$err" &
+    qpid=$!
+    i=0
+    until grep -q "waiting for a stop" "$con" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 300 ] || { kill $qpid; fail "the guest never waited"; }
+        sleep 0.05
+    done
+    python3 - "$mon" <<'PY' || fail "the monitor did not take stop and cont"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+for cmd in (b"stop\n", b"cont\n"):
+    s.sendall(cmd)
+    time.sleep(0.3)
+s.close()
+PY
+    wait $qpid
+    got=$?
+    [ "$got" -eq 5 ] || fail "qemu exit $got, expected 5"
+    expect "probe: GUEST_STOPPED after the stop" "$con"
+    expect "probe: GUEST_STOPPED clear after the clear" "$con"
+    cat "$con" ;;
 checkpatch)
     # QEMU's own style checker on every patch of the series: 0 errors.
     patched
