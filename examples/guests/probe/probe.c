@@ -2,8 +2,9 @@
 /*
  * probe.c: reports what OpenVMI discovery finds and exits: the block's
  * base, versions, transports, doorbell port, vCPU count, offered features
- * and profiles, limits and the host's identity.  It makes no hypercall, so
- * it also runs on a host that offers no feature.  Its output and exit go
+ * and profiles, limits and the host's identity.  It calls no feature (only
+ * the console and SHUTDOWN, which need no negotiation), so it also runs on
+ * a host that offers none.  Its output and exit go
  * through OpenVMI's console and SHUTDOWN when the host has a usable
  * transport (the runtime's choice), else to COM1 and isa-debug-exit.
  * Exit status: the command line's status=N (default 0) when a block was
