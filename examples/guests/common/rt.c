@@ -648,6 +648,9 @@ static uint64_t virt_to_phys(void *ctx, const void *va)
     return (uint64_t)(uintptr_t)va; /* identity mapped */
 }
 
+/* hvm_start_info.magic: "xEn3" with the 0x80 bit of the "E" set. */
+#define PVH_START_MAGIC 0x336ec578u
+
 void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
 {
     static const struct vmi_guest_ops ops = {.virt_to_phys = virt_to_phys};
@@ -668,6 +671,35 @@ void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
         boot.vmm = 1;
         boot.mem_bytes = bi->mem_bytes;
         boot.vcpu_count = bi->vcpu_count;
+    } else if (mb_info &&
+               *(const uint32_t *)(uintptr_t)mb_info == PVH_START_MAGIC) {
+        /*
+         * PVH: struct hvm_start_info (Xen's public start_info.h): magic
+         * (+0), version (+4), cmdline_paddr (+24); version 1 adds
+         * memmap_paddr (+40) and memmap_entries (+48), entries of 24 bytes
+         * (addr, size, type).  RAM is the type-1 range holding the image.
+         */
+        const uint8_t *si = (const uint8_t *)(uintptr_t)mb_info;
+        uint64_t cl_gpa = *(const uint64_t *)(si + 24);
+        const char *cl = (const char *)(uintptr_t)cl_gpa;
+
+        if (*(const uint32_t *)(si + 4) >= 1) {
+            const uint8_t *map =
+                (const uint8_t *)(uintptr_t) * (const uint64_t *)(si + 40);
+            uint32_t n = *(const uint32_t *)(si + 48);
+
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t a = *(const uint64_t *)(map + 24 * i);
+                uint64_t l = *(const uint64_t *)(map + 24 * i + 8);
+
+                if (*(const uint32_t *)(map + 24 * i + 16) == 1 &&
+                    a <= 0x100000 && a + l > 0x100000)
+                    boot.mem_bytes = a + l;
+            }
+        }
+        if (cl_gpa)
+            for (size_t i = 0; i < sizeof(cmdline) - 1 && cl[i]; i++)
+                cmdline[i] = cl[i];
     } else if (mb_info) {
         /* Multiboot info: flags (+0), mem_upper KiB (+8), cmdline (+16). */
         const uint32_t *mbi = (const uint32_t *)(uintptr_t)mb_info;
@@ -679,10 +711,22 @@ void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
             for (size_t i = 0; i < sizeof(cmdline) - 1 && cl[i]; i++)
                 cmdline[i] = cl[i];
     }
+    if (!boot.vmm) {
+        /*
+         * A PC's firmware leaves the 8259 PICs programmed for real mode
+         * (the timer's IRQ 0 on vector 8, #DF here): mask every line.
+         * The runtime takes interrupts only from the local APIC.
+         */
+        rt_outb(0x21, 0xFF);
+        rt_outb(0xA1, 0xFF);
+    }
     idt_init();
     vmi_guest_init(&rt_vmi, &ops, console_page);
     rc = vmi_guest_probe(&rt_vmi);
     boot.vmi = rc == 0;
+    /* Without vmi-run's record, OpenVMI's discovery gives the vCPU count. */
+    if (boot.vmi && !boot.vmm && rt_vmi.info.vcpu_count)
+        boot.vcpu_count = rt_vmi.info.vcpu_count;
     if (rc && rc != -VMI_E_NOSYS)
         rt_printf("rt: OpenVMI probe failed: %s\n", vmi_guest_status_name(rc));
     rt_exit((unsigned)kmain(&boot));

@@ -3,13 +3,17 @@
  * start.S: entry points, Multiboot header, GDT and static identity page
  * tables of the example guests.
  *
- * Two ways in:
+ * Three ways in:
  *  - _start64: vmi-run enters here in 64-bit mode with RDI = GPA of a
  *    struct vmm_bootinfo (its own GDT and page tables still loaded).
  *  - _start32: a Multiboot loader (QEMU -kernel) enters here in 32-bit
  *    protected mode, paging off, EAX = 0x2BADB002, EBX = Multiboot info.
- * Both load the runtime's own GDT and page tables and call
- * rt_start(bootinfo_gpa, multiboot_info) on the boot stack.
+ *  - _start32 as the PVH entry (built with RT_PVH: the image then carries
+ *    the Xen PHYS32_ENTRY ELF note instead of the Multiboot header, since
+ *    QEMU tries Multiboot first): the same 32-bit state, EBX = the
+ *    struct hvm_start_info, which rt_start tells apart by its magic.
+ * All load the runtime's own GDT and page tables and call
+ * rt_start(bootinfo_gpa, multiboot_or_pvh_info) on the boot stack.
  *
  * The page tables are initialised data, not built at run time: guest CPL0
  * code under KVM-PVM is emulated at about 1 us per instruction, and filling
@@ -23,6 +27,19 @@
 #define PTE_U 0x4
 #define PTE_PS 0x80
 
+#ifdef RT_PVH
+/* The PVH entry point (Xen's public elfnote.h, XEN_ELFNOTE_PHYS32_ENTRY). */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+    .section .note.pvh, "a", @note
+    .balign 4
+    .long 4                 /* name size: "Xen\0" */
+    .long 4                 /* descriptor size */
+    .long XEN_ELFNOTE_PHYS32_ENTRY
+    .asciz "Xen"
+    .balign 4
+    .long _start32
+    .balign 4
+#else
     .section .multiboot, "a"
     .balign 4
 mb_header:
@@ -34,13 +51,14 @@ mb_header:
     .long __data_end        /* load_end_addr */
     .long __bss_end         /* bss_end_addr */
     .long _start32          /* entry_addr */
+#endif
 
     .code32
     .section .text.boot, "ax"
     .globl _start32
 _start32:
     cli
-    movl %ebx, %esi                 /* Multiboot info, kept for rt_start */
+    movl %ebx, %esi                 /* Multiboot or PVH info, for rt_start */
     lgdt rt_gdt_ptr32
     movl %cr4, %eax
     orl $0x20, %eax                 /* PAE */

@@ -64,6 +64,50 @@ probe_microvm | probe_pc)
     expect "probe: OpenVMI block at 0x40000300: .* port 0x5a0" "$con"
     expect "probe: 4 vCPU(s)" "$con"
     expect "timers 9" "$con" ;;
+hello)
+    # The hello guest (clock, events, a timer, BLOCK until its event) to
+    # completion on both machines, booted through Multiboot and through
+    # PVH (a separate build of the image: QEMU tries Multiboot first).
+    patched
+    con=$tmp/console
+    for m in microvm pc; do
+        for img in hello hello-pvh; do
+            : >"$con"
+            qemu "$Q" 0 "$m" -m 128 -chardev file,id=vmicon,path="$con" \
+                -device openvmi,chardev=vmicon -append "sleep_ms=30" \
+                -kernel "$G/$img.elf"
+            expect 'hello: OpenVMI 1.0 host "QEMU 7.2' "$con"
+            expect "hello: clock [0-9]* ns, slept [0-9]* us (asked 30 ms" "$con"
+            echo "$m $img: $(grep 'hello: clock' "$con")"
+        done
+    done
+    # The guest's status through SHUTDOWN, and the command line through
+    # both boot protocols.
+    qemu "$Q" 7 microvm -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon -append "status=7 sleep_ms=1" \
+        -kernel "$G/hello-pvh.elf" ;;
+smp2 | smp4)
+    # Every vCPU started with VCPU_START, IPIs by EVENT_SEND and upcalls
+    # through the local APICs, BLOCK on the APs, the clock across vCPUs,
+    # a remote TLB flush, memory released and reclaimed, steal time:
+    # through Multiboot on microvm and PVH on pc, and the other way round.
+    patched
+    n=${case_name#smp}
+    con=$tmp/console
+    for mi in microvm:smp pc:smp-pvh microvm:smp-pvh pc:smp; do
+        m=${mi%%:*} img=${mi#*:}
+        : >"$con"
+        qemu "$Q" 0 "$m" -smp "$n" -m 256 -chardev file,id=vmicon,path="$con" \
+            -device openvmi,chardev=vmicon -append "rounds=20 release_mib=16" \
+            -kernel "$G/$img.elf"
+        expect "smp: $n vCPUs online" "$con"
+        expect "smp: IPIs: 20 round trips per vCPU" "$con"
+        expect "smp: clock: .* monotonic across vCPUs" "$con"
+        expect "smp: TLB: remapped page seen by $((n - 1)) remote" "$con"
+        expect "smp: memory: released and reclaimed 16 MiB" "$con"
+        expect "smp: all checks passed" "$con"
+        echo "$m $img: $(grep 'all checks passed' "$con")"
+    done ;;
 probe_absent)
     # Without the device, and on Debian's own QEMU: absent, and said so.
     patched

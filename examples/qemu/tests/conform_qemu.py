@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The whole conformance suite on QEMU with the openvmi device
+(vmi-conform --hypervisor), held to a known-failures list.
+
+Every test that does not pass must be listed in KNOWN_FAILURES (one test
+name and its reason per line; '#' starts a comment), and every test listed
+there must still not pass: the run fails on a failure outside the list and
+on a listed test that now passes (the list is then stale and must shrink).
+Issue 22 (QEMU step 2) empties the list.
+
+usage: conform_qemu.py VMI_CONFORM QEMU_BUILD KNOWN_FAILURES OUTDIR
+Exit 77 when the patched QEMU cannot be built here (see run-qemu.sh)."""
+import json
+import os
+import subprocess
+import sys
+
+
+def load_known(path):
+    known = {}
+    for n, line in enumerate(open(path), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, reason = line.partition(" ")
+        if not reason.strip():
+            sys.exit("%s:%d: %s has no reason" % (path, n, name))
+        if name in known:
+            sys.exit("%s:%d: %s listed twice" % (path, n, name))
+        known[name] = reason.strip()
+    return known
+
+
+def main():
+    conform, build, known_path, outdir = sys.argv[1:5]
+    unavailable = os.environ.get("QEMU_UNAVAILABLE", "")
+    if unavailable and os.path.exists(unavailable) and \
+            os.path.getsize(unavailable) > 0:
+        print("SKIP: the patched QEMU cannot be built here: " +
+              open(unavailable).read().strip())
+        return 77
+    known = load_known(known_path)
+    q = subprocess.run([build, "--print"], capture_output=True, text=True)
+    if q.returncode != 0:
+        print("FAIL: the patched QEMU is not built (examples/qemu/build.sh)")
+        return 1
+    qemu = q.stdout.strip()
+    hv = (qemu + " -L /usr/share/qemu -L /usr/share/seabios -accel tcg"
+          " -M microvm -smp 4 -m 256 -nodefaults -display none"
+          " -chardev stdio,id=c -device openvmi,chardev=c -kernel")
+    os.makedirs(outdir, exist_ok=True)
+    report = os.path.join(outdir, "report.json")
+    if os.path.exists(report):
+        os.unlink(report)
+    r = subprocess.run([conform, "--backend", "vm", "--hypervisor", hv,
+                        "--out", outdir, "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    if not os.path.exists(report):
+        print("FAIL: vmi-conform wrote no report (exit %d)\n%s%s" %
+              (r.returncode, r.stdout, r.stderr))
+        return 1
+    rep = json.load(open(report))
+    verdicts = {t["name"]: sorted({x["verdict"] for x in t["results"]})
+                for t in rep["tests"]}
+    bad = 0
+    for name, v in sorted(verdicts.items()):
+        passed = v == ["pass"]
+        if not passed and name not in known:
+            print("FAIL %s: %s, and not in %s" %
+                  (name, " ".join(v), os.path.basename(known_path)))
+            bad += 1
+        elif passed and name in known:
+            print("FAIL %s: passes now; remove it from %s" %
+                  (name, os.path.basename(known_path)))
+            bad += 1
+        elif not passed:
+            print("known %s: %s (%s)" % (name, " ".join(v), known[name]))
+    for name in sorted(set(known) - set(verdicts)):
+        print("FAIL %s: listed in %s but the suite has no such test" %
+              (name, os.path.basename(known_path)))
+        bad += 1
+    npass = sum(1 for v in verdicts.values() if v == ["pass"])
+    print("%d of %d tests pass on QEMU, %d known failures, %d unexpected "
+          "(report: %s)" % (npass, len(verdicts), len(known), bad,
+                            os.path.join(outdir, "report.html")))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
