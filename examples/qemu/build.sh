@@ -25,7 +25,8 @@
 # Everything lives outside the work tree, under $VMI_QEMU_CACHE (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/openvmi/qemu):
 #   ccache/        the compiler cache every build shares
-#   b-<key>/       src/ (patched tree), stage/ (host-lib), build/
+#   b-<key>/       src/ (patched tree), stage/ (host-lib), build/; the
+#                  $VMI_QEMU_KEEP (default 3) most recently used are kept
 # <key> hashes the Debian version, the patches, the configure line and the
 # host-lib headers QEMU compiles against; an unchanged key reuses the build
 # (ninja then relinks nothing), a new key on a warm ccache takes about a
@@ -91,6 +92,7 @@ BIN=$OUT/build/qemu-system-x86_64
 
 if [ "$MODE" = print ]; then
     [ -x "$BIN" ] || exit 1
+    touch "$OUT/.last-used" 2>/dev/null || true
     echo "$BIN"
     exit 0
 fi
@@ -199,5 +201,19 @@ if [ -n "${CCACHE_DIR:-}" ]; then
     say "5/5 ccache: $(ccache -s 2>/dev/null | grep -E 'Hits|Misses' |
         tr -s ' ' | tr '\n' ' ')"
 fi
+touch "$OUT/.last-used"
+
+# --- old builds: keep the $KEEP most recently used keys -------------------
+# (about 400 MB each; the shared ccache keeps a rebuild to about a minute).
+# A build directory another process holds the lock of is left alone.
+KEEP=${VMI_QEMU_KEEP:-3}
+for d in "$CACHE"/b-*/; do
+    d=${d%/}
+    [ "$d" = "$OUT" ] && continue
+    printf '%s %s\n' "$(stat -c %Y "$d/.last-used" 2>/dev/null || echo 0)" "$d"
+done | sort -rn | tail -n +"$KEEP" | while read -r _ d; do
+    (flock -n 8 && rm -rf "$d" && say "removed the old build $(basename "$d")") \
+        8>"$d.lock" || true
+done
 say "done: $BIN (firmware: -L /usr/share/qemu -L /usr/share/seabios)"
 echo "$BIN"

@@ -116,7 +116,17 @@ probe_absent)
     command -v qemu-system-x86_64 >/dev/null ||
         fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
     qemu qemu-system-x86_64 7 microvm -kernel "$G/probe.elf"
-    expect "probe: OpenVMI absent" "$out" ;;
+    expect "probe: OpenVMI absent" "$out"
+    # hello and smp, through both boot protocols, on Debian's QEMU: they
+    # say so on the serial port and end through isa-debug-exit (2n+1).
+    for img in hello hello-pvh; do
+        qemu qemu-system-x86_64 1 pc -kernel "$G/$img.elf"
+        expect "hello: OpenVMI absent (probe: VMI_E_NOSYS)" "$out"
+    done
+    for img in smp smp-pvh; do
+        qemu qemu-system-x86_64 3 microvm -smp 2 -kernel "$G/$img.elf"
+        expect "smp: OpenVMI absent" "$out"
+    done ;;
 bad_properties)
     # Bad configuration is refused with a message, not a crash.
     patched
