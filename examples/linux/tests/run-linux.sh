@@ -1,0 +1,108 @@
+#!/bin/sh
+# run-linux.sh CASE: the VM-only Linux kernel (examples/linux) booted under
+# QEMU with TCG, its in-guest KTAP test program checked (label linux).
+# Environment: LINUX_BUILD and QEMU_BUILD (the two build scripts),
+# LINUX_UNAVAILABLE and QEMU_UNAVAILABLE (files whose text is why a build
+# could not be made, if ./vmi.sh left one).
+# Exit 0 pass, 1 fail, 77 skip (Debian's source cannot be had).
+set -u
+case_name=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out
+err=$tmp/err
+con=$tmp/console
+
+fail() {
+    echo "FAIL ($case_name): $*"
+    for f in "$out" "$con" "$err"; do
+        [ -s "$f" ] && { echo "--- $(basename "$f")"; tail -60 "$f"; }
+    done
+    exit 1
+}
+expect() { grep -q -- "$1" "$2" || fail "no '$1' in $(basename "$2")"; }
+
+unavailable() { # unavailable FILE WHAT: skip when ./vmi.sh said why
+    if [ -n "$1" ] && [ -s "$1" ]; then
+        echo "SKIP: $2 cannot be built here: $(cat "$1")"
+        exit 77
+    fi
+}
+kernel() {
+    unavailable "${LINUX_UNAVAILABLE:-}" "the Linux guest kernel"
+    K=$("${LINUX_BUILD:?LINUX_BUILD not set}" --print) ||
+        fail "the kernel is not built: run examples/linux/build.sh (./vmi.sh does)"
+}
+patched_qemu() {
+    unavailable "${QEMU_UNAVAILABLE:-}" "the patched QEMU"
+    Q=$("${QEMU_BUILD:?QEMU_BUILD not set}" --print) ||
+        fail "the patched QEMU is not built: run examples/qemu/build.sh"
+}
+
+# boot BINARY EXPECTED_EXIT CMDLINE QEMU-ARGS...: one boot, 1 vCPU, -M pc
+# (microvm's PIT calibration hangs some native boots), PVH entry.
+boot() {
+    bin=$1 want=$2 cmdline=$3
+    shift 3
+    timeout 120 "$bin" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M pc -smp 1 -m 256 -nodefaults -no-reboot -display none \
+        -serial file:"$out" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -kernel "$K" -append "$cmdline" "$@" 2>"$err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "qemu exit $got, expected $want"
+}
+
+# ktap FILE N: a KTAP report of N cases, every one ok (SKIP counts).
+ktap() {
+    # A tty ends lines with CR LF.
+    tr -d '\r' <"$1" >"$1.tmp" && mv "$1.tmp" "$1"
+    expect "^KTAP version 1" "$1"
+    expect "^1\\.\\.$2\$" "$1"
+    grep -q "^not ok" "$1" && fail "a KTAP case failed"
+    [ "$(grep -c "^ok [0-9]" "$1")" -eq "$2" ] ||
+        fail "expected $2 ok lines in $(basename "$1")"
+}
+
+case $case_name in
+native)
+    # Debian's own QEMU, no OpenVMI: the kernel's native paths, the
+    # OpenVMI cases skip, the status through isa-debug-exit (2n + 1).
+    kernel
+    command -v qemu-system-x86_64 >/dev/null ||
+        fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
+    K=$K boot qemu-system-x86_64 11 \
+        "console=ttyS0 openvmi_test.expect=absent openvmi_test.status=5"
+    ktap "$out" 4
+    expect "^ok 1 openvmi_absent_as_expected" "$out"
+    expect "^ok 2 clocksource_is_openvmi # SKIP" "$out"
+    expect "^ok 3 monotonic_never_goes_back" "$out"
+    expect "^ok 4 nanosleep_never_early" "$out"
+    grep "^# " "$out" ;;
+openvmi | openvmi_strict)
+    # The patched QEMU with the openvmi device: the kernel finds OpenVMI,
+    # takes its clock and console (hvc0) from it, and the test's status
+    # ends QEMU through SHUTDOWN.  Early messages on the serial port.
+    # Under the strict host, the guest commits no interface violation.
+    kernel
+    patched_qemu
+    strict=off
+    [ "$case_name" = openvmi_strict ] && strict=on
+    K=$K boot "$Q" 7 \
+        "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
+        -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,strict=$strict
+    ktap "$con" 4
+    expect "^ok 1 openvmi_detected" "$con"
+    expect "^ok 2 clocksource_is_openvmi" "$con"
+    expect "Hypervisor detected: OpenVMI" "$out"
+    expect "clocksource: Switched to clocksource openvmi" "$con"
+    if grep -q "violates" "$err"; then
+        fail "the host reported interface violations"
+    fi
+    grep "^# " "$con"
+    grep "openvmi" "$con" | grep -v "^ok\|^#\|openvmi-test" | head -5 ;;
+*)
+    echo "unknown case $case_name"
+    exit 2 ;;
+esac
+echo "PASS ($case_name)"
