@@ -356,14 +356,20 @@ static void write_json(FILE *f, double total_s, const char *fx)
 
 /*
  * Run argv, collect stdout+stderr (up to cap bytes) into out, return the
- * exit status (or -1), with the wall time in *ns.
+ * exit status (or -1), with the wall time in *ns.  With mark, *mark_ns is
+ * the time the output first contained mark (0: never).
  */
-static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
+static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
+                        const char *mark, uint64_t *mark_ns)
 {
     int pfd[2], st = 0;
-    size_t len = 0;
+    size_t len = 0, mlen = mark ? strlen(mark) : 0, wlen = 0;
+    char win[8192]; /* the last bytes read, to find mark across reads */
     uint64_t t0;
     pid_t pid;
+
+    if (mark_ns)
+        *mark_ns = 0;
 
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return -1;
@@ -394,6 +400,19 @@ static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
             continue;
         if (r <= 0)
             break;
+        if (mark && mark_ns && !*mark_ns && mlen < sizeof(win) / 2) {
+            size_t keep = wlen < mlen ? wlen : mlen;
+            size_t add = (size_t)r < sizeof(win) - 1 - keep
+                             ? (size_t)r
+                             : sizeof(win) - 1 - keep;
+
+            memmove(win, win + wlen - keep, keep);
+            memcpy(win + keep, tmp, add);
+            wlen = keep + add;
+            win[wlen] = 0;
+            if (memmem(win, wlen, mark, mlen))
+                *mark_ns = now_ns() - t0;
+        }
         if (out && len + 1 < cap) {
             size_t c = (size_t)r < cap - 1 - len ? (size_t)r : cap - 1 - len;
 
@@ -409,6 +428,11 @@ static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
     if (out)
         out[len] = 0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
+{
+    return run_cmd_mark(argv, out, cap, ns, NULL, NULL);
 }
 
 static int exists(const char *p)
@@ -1490,6 +1514,186 @@ static void boot_rows(void)
 }
 
 /* Resident memory of vmi-run beyond its guest RAM mapping (smaps). */
+/* ---- Linux on QEMU: the OpenVMI kernel against native and Debian's
+ * ------------------------------------------------------------------ */
+
+/* The first line a command prints (a build script's --print), or "". */
+static void first_lines(const char *cmd, char *a, size_t na, char *b, size_t nb)
+{
+    FILE *f = popen(cmd, "r");
+
+    a[0] = 0;
+    if (b)
+        b[0] = 0;
+    if (!f)
+        return;
+    if (fgets(a, (int)na, f) && b)
+        if (!fgets(b, (int)nb, f))
+            b[0] = 0;
+    if (pclose(f) != 0) {
+        a[0] = 0;
+        if (b)
+            b[0] = 0;
+    }
+    a[strcspn(a, "\n")] = 0;
+    if (b)
+        b[strcspn(b, "\n")] = 0;
+}
+
+/*
+ * Boot each of n configurations reps times, interleaved (one boot of each
+ * per round, so that drift in the machine's load hits all alike): the
+ * time to the init's first line (the KTAP test program's "KTAP version 1")
+ * and to QEMU's exit with want_rc[i].  A configuration with a failed boot
+ * gets n = 0.
+ */
+static void time_linux(char **const argv[], const int want_rc[], unsigned n,
+                       unsigned reps, struct stat3 to_init[],
+                       struct stat3 to_exit[])
+{
+    static char out[1 << 16];
+    double vi[3][32], ve[3][32];
+    unsigned k[3] = {0, 0, 0}, bad[3] = {0, 0, 0};
+
+    if (reps > 32)
+        reps = 32;
+    for (unsigned r = 0; r < reps; r++) {
+        for (unsigned i = 0; i < n && i < 3; i++) {
+            uint64_t ns, mark;
+            int rc;
+
+            if (!argv[i] || bad[i])
+                continue;
+            rc = run_cmd_mark(argv[i], out, sizeof(out), &ns, "KTAP version 1",
+                              &mark);
+            if (rc != want_rc[i] || !mark) {
+                size_t len = strlen(out);
+
+                fprintf(stderr,
+                        "vmi-bench: Linux boot %u exited %d (want %d)%s:\n%s\n",
+                        i, rc, want_rc[i], mark ? "" : ", no KTAP line",
+                        out + (len > 2000 ? len - 2000 : 0));
+                bad[i] = 1;
+                continue;
+            }
+            vi[i][k[i]] = (double)mark / 1e6;
+            ve[i][k[i]++] = (double)ns / 1e6;
+        }
+    }
+    for (unsigned i = 0; i < n && i < 3; i++) {
+        to_init[i] = stats(vi[i], bad[i] ? 0 : k[i]);
+        to_exit[i] = stats(ve[i], bad[i] ? 0 : k[i]);
+    }
+}
+
+/*
+ * The VM-only OpenVMI kernel (examples/linux) on QEMU with the openvmi
+ * device (examples/qemu), against the same kernel on the same QEMU without
+ * the device (its native paths) and against Debian's cloud kernel with the
+ * same userland as an initrd: process start to init and to power-off, -M
+ * pc, 1 vCPU, TCG, "quiet" for all three; the test program runs no case
+ * (openvmi_test.boot_only) and powers off at once.
+ */
+static void linux_rows(void)
+{
+    static char qemu[512], kernel[512], cloud[512], initrd[512];
+    unsigned reps = opt.quick ? 2 : 15;
+    struct stat3 ti[3], te[3];
+    const char *why = NULL;
+    struct row *r;
+    int have_cloud;
+
+    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, sizeof(qemu),
+                NULL, 0);
+    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel,
+                sizeof(kernel), NULL, 0);
+    if (!qemu[0])
+        why = "the patched QEMU is not built (examples/qemu/build.sh)";
+    else if (!kernel[0])
+        why = "the OpenVMI kernel is not built (examples/linux/build.sh)";
+    if (why) {
+        missing("linux: OpenVMI kernel boot", "tcg", why);
+        return;
+    }
+    first_lines(VMI_BENCH_LINUX_BUILD " --cloud 2>/dev/null", cloud,
+                sizeof(cloud), initrd, sizeof(initrd));
+    have_cloud = cloud[0] && initrd[0];
+
+#define LINUX_QEMU                                                             \
+    qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-accel",       \
+        "tcg", "-M", "pc", "-smp", "1", "-m", "256", "-nodefaults",            \
+        "-no-reboot", "-display", "none", "-device",                           \
+        "isa-debug-exit,iobase=0xf4,iosize=4"
+    {
+        char *ov[] = {LINUX_QEMU,
+                      "-serial",
+                      "null",
+                      "-chardev",
+                      "stdio,id=c",
+                      "-device",
+                      "openvmi,chardev=c",
+                      "-kernel",
+                      kernel,
+                      "-append",
+                      "console=hvc0 quiet openvmi_test.boot_only",
+                      NULL};
+        char *nv[] = {LINUX_QEMU,
+                      "-serial",
+                      "stdio",
+                      "-kernel",
+                      kernel,
+                      "-append",
+                      "console=ttyS0 quiet openvmi_test.boot_only",
+                      NULL};
+        char *cv[] = {
+            LINUX_QEMU, "-serial", "stdio",
+            "-kernel",  cloud,     "-initrd",
+            initrd,     "-append", "console=ttyS0 quiet openvmi_test.boot_only",
+            NULL};
+        char **const argv[3] = {ov, nv, have_cloud ? cv : NULL};
+        /* SHUTDOWN with status 0; isa-debug-exit: (0 << 1) | 1. */
+        const int want[3] = {0, 1, 1};
+
+        time_linux(argv, want, 3, reps, ti, te);
+    }
+#undef LINUX_QEMU
+    if (!ti[0].n) {
+        missing("linux: OpenVMI kernel boot", "tcg",
+                "a boot on the openvmi device failed (stderr)");
+        return;
+    }
+    r = add_row("linux: OpenVMI kernel to init", "tcg", "ms", ti[0]);
+    if (ti[1].n) {
+        set_base(r, "same kernel, no OpenVMI", ti[1].med);
+        set_goal(r, G_LE, 0.85, "ratio");
+    }
+    note(r, "QEMU start to init's first line; -M pc, 1 vCPU, quiet");
+    r = add_row("linux: OpenVMI kernel to power-off", "tcg", "ms", te[0]);
+    if (te[1].n) {
+        set_base(r, "same kernel, no OpenVMI", te[1].med);
+        set_goal(r, G_LE, 0.85, "ratio");
+    }
+    note(r, "QEMU start to exit; init powers off at once (boot_only)");
+    if (!ti[1].n)
+        missing("linux: same kernel without OpenVMI", "tcg",
+                "its boot failed (stderr)");
+    if (have_cloud && ti[2].n) {
+        r = add_row("linux: OpenVMI kernel to init, vs cloud", "tcg", "ms",
+                    ti[0]);
+        set_base(r, "Debian cloud kernel", ti[2].med);
+        set_goal(r, G_LE, 0.4, "ratio");
+        note(r, "%s, same userland as initrd", strrchr(cloud, '/') + 1);
+        r = add_row("linux: OpenVMI kernel to power-off, vs cloud", "tcg", "ms",
+                    te[0]);
+        set_base(r, "Debian cloud kernel", te[2].med);
+        set_goal(r, G_LE, 0.4, "ratio");
+    } else {
+        missing("linux: Debian cloud kernel", "tcg",
+                have_cloud ? "its boot failed (stderr)"
+                           : "not fetched (examples/linux/build.sh --cloud)");
+    }
+}
+
 static int vmm_overhead_kib(double *over, double *total)
 {
     /* 72 MiB: a size no glibc arena or stack mapping has. */
@@ -1812,6 +2016,8 @@ int main(int argc, char **argv)
 
     inproc_rows();
     inproc_scaling_rows();
+    if (opt.qemu)
+        linux_rows();
     if (!kvm_ok) {
         missing("guest, boot and density figures", "-", "/dev/kvm missing");
     } else if (!exists(opt.vmi_run) || !exists(opt.guest)) {

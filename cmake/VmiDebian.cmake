@@ -8,6 +8,8 @@ set(VMI_DEBIAN_LINUX_VERSION "6.1.192-3" CACHE STRING
     "Debian linux-source-6.1 version (tools/vmi-debian-fetch)")
 set(VMI_DEBIAN_QEMU_VERSION "1:7.2+dfsg-7+deb12u18" CACHE STRING
     "Debian qemu source version (tools/vmi-debian-fetch)")
+set(VMI_DEBIAN_CLOUD_KERNEL "linux-image-6.1.0-57-cloud-amd64" CACHE STRING
+  "Debian's cloud kernel package, at VMI_DEBIAN_LINUX_VERSION, that vmi-bench compares the OpenVMI kernel with")
 set(VMI_DEBIAN_BUSYBOX_VERSION "1:1.35.0-4+deb12u1+b1" CACHE STRING
   "Debian busybox-static version whose static busybox the Linux port's initramfs holds")
 

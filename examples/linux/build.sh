@@ -8,6 +8,11 @@
 #                                    stdout is the vmlinux path (PVH entry)
 #   examples/linux/build.sh --print  print that path if it is built, else
 #                                    exit 1 (no network, no work)
+#   examples/linux/build.sh --cloud  for comparisons (vmi-bench): fetch
+#                                    Debian's cloud kernel (the .deb, not
+#                                    installed) and print two lines, its
+#                                    vmlinuz and the initramfs of this build
+#                                    as a separate cpio, which it boots with
 # Exit status 3: a Debian package cannot be had (tools/vmi-debian-fetch
 # says why); 1: anything else (a patch that does not apply, a build error,
 # a configuration line that did not take).
@@ -50,9 +55,10 @@ BUSYBOX=${VMI_BUSYBOX_VERSION:-$(cmake_var VMI_DEBIAN_BUSYBOX_VERSION)}
 MODE=build
 case "${1:-}" in
 --print) MODE=print ;;
+--cloud) MODE=cloud ;;
 "") ;;
 *)
-    echo "usage: $0 [--print]" >&2
+    echo "usage: $0 [--print | --cloud]" >&2
     exit 2
     ;;
 esac
@@ -105,6 +111,28 @@ if [ "$MODE" = print ]; then
     [ -f "$VMLINUX" ] || exit 1
     touch "$OUT/.last-used" 2>/dev/null || true
     echo "$VMLINUX"
+    exit 0
+fi
+if [ "$MODE" = cloud ]; then
+    CLOUD=${VMI_CLOUD_KERNEL:-$(cmake_var VMI_DEBIAN_CLOUD_KERNEL)}
+    [ -n "$CLOUD" ] || die "no Debian cloud kernel in cmake/VmiDebian.cmake"
+    [ -f "$OUT/initramfs.cpio" ] ||
+        die "build first (examples/linux/build.sh): no $OUT/initramfs.cpio"
+    CDIR=$CACHE/cloud-$CLOUD-$VERSION
+    if [ ! -f "$CDIR/.complete" ]; then
+        rc=0
+        DEB=$("$ROOT/tools/vmi-debian-fetch" binary "$CLOUD" "$VERSION" \
+            --family '6.1.*') || rc=$?
+        [ "$rc" -eq 0 ] || exit "$rc"
+        rm -rf "$CDIR"
+        mkdir -p "$CDIR"
+        dpkg-deb -x "$DEB" "$CDIR" || die "cannot unpack $DEB"
+        touch "$CDIR/.complete"
+    fi
+    VMLINUZ=$(ls "$CDIR"/boot/vmlinuz-* 2>/dev/null | head -1)
+    [ -n "$VMLINUZ" ] || die "no boot/vmlinuz-* in $CLOUD"
+    echo "$VMLINUZ"
+    echo "$OUT/initramfs.cpio"
     exit 0
 fi
 
@@ -259,9 +287,11 @@ if [ ! -f "$OUT/build/.openvmi-configured" ]; then
 fi
 
 # --- 5: the kernel --------------------------------------------------------
-say "5/5 make -j$JOBS vmlinux (log $OUT/build.log)"
+# make.log: this run; build.log: every run of this key, so that what the
+# build that made vmlinux said (objtool's warnings) stays readable.
+say "5/5 make -j$JOBS vmlinux (log $OUT/make.log)"
 (
-    "${KMAKE[@]}" -j "$JOBS" vmlinux >"$OUT/build.log" 2>&1 &
+    "${KMAKE[@]}" -j "$JOBS" vmlinux >"$OUT/make.log" 2>&1 &
     pid=$!
     # A line a minute, so a long cold build says what it is doing.
     n=0
@@ -269,17 +299,29 @@ say "5/5 make -j$JOBS vmlinux (log $OUT/build.log)"
         sleep 1
         n=$((n + 1))
         if [ $((n % 60)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then
-            say "5/5 still building: $(grep -c '^  CC' "$OUT/build.log") files compiled, last: $(grep '^  CC' "$OUT/build.log" | tail -1 | awk '{print $2}')"
+            say "5/5 still building: $(grep -c '^  CC' "$OUT/make.log") files compiled, last: $(grep '^  CC' "$OUT/make.log" | tail -1 | awk '{print $2}')"
         fi
     done
     wait "$pid"
-) || {
-    grep -E "error|Error" "$OUT/build.log" | head -30 >&2
-    die "the kernel build failed (log: $OUT/build.log)"
-}
+) && rc=0 || rc=$?
+{
+    echo "==== make vmlinux, exit $rc"
+    cat "$OUT/make.log"
+} >>"$OUT/build.log"
+if [ "$rc" -ne 0 ]; then
+    grep -E "error|Error" "$OUT/make.log" | head -30 >&2
+    die "the kernel build failed (log: $OUT/make.log)"
+fi
 if [ -n "${CCACHE_DIR:-}" ]; then
     say "5/5 ccache: $(ccache -s 2>/dev/null | grep -E 'Hits|Misses' |
         tr -s ' ' | tr '\n' ' ')"
+fi
+# The same userland as a separate cpio, for kernels that take it as an
+# initrd (vmi-bench boots Debian's cloud kernel with it).
+if [ ! -f "$OUT/initramfs.cpio" ]; then
+    "$OUT/build/usr/gen_init_cpio" "$IRD/list" >"$OUT/initramfs.cpio.tmp" &&
+        mv "$OUT/initramfs.cpio.tmp" "$OUT/initramfs.cpio" ||
+        die "gen_init_cpio failed"
 fi
 touch "$OUT/.last-used"
 

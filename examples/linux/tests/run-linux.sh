@@ -101,6 +101,54 @@ openvmi | openvmi_strict)
     fi
     grep "^# " "$con"
     grep "openvmi" "$con" | grep -v "^ok\|^#\|openvmi-test" | head -5 ;;
+guest_lib)
+    # guest-lib inside the kernel: compiled by kbuild with the kernel's
+    # flags (retpolines, return thunks, IBT), accepted by objtool, and its
+    # indirect calls through the kernel's thunks.
+    kernel
+    b=$(dirname "$K")
+    g=$b/drivers/virt/openvmi
+    [ -f "$g/built-in.a" ] || fail "no $g/built-in.a: guest-lib not built in"
+    for o in call clock console event memory probe pt tlb vcpu; do
+        cmd=$g/guest-lib/src/.$o.o.cmd
+        [ -f "$cmd" ] || fail "guest-lib's $o.c was not compiled by kbuild"
+        for f in -mcmodel=kernel -mno-red-zone -mindirect-branch=thunk-extern \
+            -mfunction-return=thunk-extern -fcf-protection=branch; do
+            grep -q -- "$f" "$cmd" || fail "$o.o built without $f"
+        done
+    done
+    log=$(dirname "$b")/build.log
+    grep -q "^  LD      vmlinux.o\|^  LD      .*/vmlinux.o" "$log" ||
+        fail "no vmlinux.o link in $log (objtool runs on it)"
+    if grep "warning: objtool" "$log" |
+        grep -q "virt/openvmi\|cpu/openvmi\|hvc_openvmi"; then
+        grep "warning: objtool" "$log" >"$out"
+        fail "objtool warns about OpenVMI objects"
+    fi
+    objdump -dr "$g"/guest-lib/src/*.o "$g"/guest-lib/arch/x86_64/*.o \
+        >"$out" || fail "objdump failed"
+    grep -qE "call +\*%" "$out" && fail "an indirect call bypasses the retpoline thunks"
+    grep -q "__x86_indirect_thunk" "$out" ||
+        fail "no call through the kernel's retpoline thunks"
+    grep -q "endbr64" "$out" || fail "no ENDBR: built without IBT"
+    echo "guest-lib: $(grep -c '>:$' "$out") functions, kernel flags, retpolines, return thunks, IBT, objtool clean" ;;
+checkpatch)
+    # The kernel's style checker, --strict, on every patch of the series:
+    # no error, no warning, no check.
+    kernel
+    src=$(dirname "$(dirname "$K")")/src
+    series=$(cd "$(dirname "$0")/../patches" && pwd)/series
+    [ -x "$src/scripts/checkpatch.pl" ] || fail "no checkpatch.pl in $src"
+    n=0
+    for p in $(grep -v '^#' "$series"); do
+        (cd "$src" && ./scripts/checkpatch.pl --strict \
+            "$(dirname "$series")/$p") >>"$out" 2>&1
+        n=$((n + 1))
+    done
+    [ "$n" -ge 1 ] || fail "no patch in the series"
+    [ "$(grep -c '^total: 0 errors, 0 warnings, 0 checks' "$out")" -eq "$n" ] ||
+        fail "checkpatch.pl --strict reports problems"
+    echo "checkpatch.pl --strict: $n patches, 0 errors, 0 warnings, 0 checks" ;;
 *)
     echo "unknown case $case_name"
     exit 2 ;;
