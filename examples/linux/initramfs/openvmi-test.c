@@ -169,6 +169,26 @@ static void case_clocksource(int want)
     result(strcmp(cs, "openvmi") == 0, "clocksource_is_openvmi", NULL, why);
 }
 
+/* The CPU's clock event device (the tick, hrtimers) is OpenVMI's timer. */
+static void case_clockevent(int want)
+{
+    char ce[64], why[160];
+
+    if (read_file("/sys/devices/system/clockevents/clockevent0/"
+                  "current_device",
+                  ce, sizeof(ce)) != 0) {
+        result(0, "clockevent_is_openvmi", NULL, "no current_device");
+        return;
+    }
+    out("# clock event device: %s\n", ce);
+    if (!want) {
+        result(1, "clockevent_is_openvmi", "OpenVMI absent", NULL);
+        return;
+    }
+    snprintf(why, sizeof(why), "current clock event device is %s", ce);
+    result(strcmp(ce, "openvmi") == 0, "clockevent_is_openvmi", NULL, why);
+}
+
 /* CLOCK_MONOTONIC read back to back for 200 ms never goes back. */
 static void case_monotonic(void)
 {
@@ -269,9 +289,10 @@ int main(void)
     if (strstr(cmdline, "openvmi_test.boot_only")) {
         out("1..0 # SKIP boot_only: boot and power-off timing\n");
     } else {
-        out("1..4\n");
+        out("1..5\n");
         case_detected(want);
         case_clocksource(want);
+        case_clockevent(want);
         case_monotonic();
         case_nanosleep();
     }
