@@ -63,16 +63,8 @@ case "${1:-}" in
     ;;
 esac
 
-T0=$(date +%s%N)
-say() {
-    local ms=$((($(date +%s%N) - T0) / 1000000))
-    printf '==> linux [%d.%ds] %s\n' $((ms / 1000)) $((ms % 1000 / 100)) \
-        "$*" >&2
-}
-die() {
-    echo "examples/linux/build.sh: $*" >&2
-    exit 1
-}
+VMI_BUILD_NAME=linux
+. "$ROOT/tools/vmi-build-lib.sh"
 [ -n "$VERSION" ] || die "no Debian Linux version in cmake/VmiDebian.cmake"
 [ -n "$BUSYBOX" ] || die "no Debian busybox version in cmake/VmiDebian.cmake"
 
@@ -290,20 +282,9 @@ fi
 # make.log: this run; build.log: every run of this key, so that what the
 # build that made vmlinux said (objtool's warnings) stays readable.
 say "5/5 make -j$JOBS vmlinux (log $OUT/make.log)"
-(
-    "${KMAKE[@]}" -j "$JOBS" vmlinux >"$OUT/make.log" 2>&1 &
-    pid=$!
-    # A line a minute, so a long cold build says what it is doing.
-    n=0
-    while kill -0 "$pid" 2>/dev/null; do
-        sleep 1
-        n=$((n + 1))
-        if [ $((n % 60)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then
-            say "5/5 still building: $(grep -c '^  CC' "$OUT/make.log") files compiled, last: $(grep '^  CC' "$OUT/make.log" | tail -1 | awk '{print $2}')"
-        fi
-    done
-    wait "$pid"
-) && rc=0 || rc=$?
+rc=0
+run_with_progress 5/5 "$OUT/make.log" "${KMAKE[@]}" -j "$JOBS" vmlinux ||
+    rc=$?
 {
     echo "==== make vmlinux, exit $rc"
     cat "$OUT/make.log"
@@ -325,15 +306,7 @@ if [ ! -f "$OUT/initramfs.cpio" ]; then
 fi
 touch "$OUT/.last-used"
 
-# --- old builds: keep the $KEEP most recently used keys -------------------
-KEEP=${VMI_LINUX_KEEP:-3}
-for d in "$CACHE"/b-*/; do
-    d=${d%/}
-    [ "$d" = "$OUT" ] && continue
-    printf '%s %s\n' "$(stat -c %Y "$d/.last-used" 2>/dev/null || echo 0)" "$d"
-done | sort -rn | tail -n +"$KEEP" | while read -r _ d; do
-    (flock -n 8 && rm -rf "$d" && say "removed the old build $(basename "$d")") \
-        8>"$d.lock" || true
-done
+# --- old builds: keep the 3 (VMI_LINUX_KEEP) most recently used keys ----
+prune_builds "$CACHE" "$OUT" "${VMI_LINUX_KEEP:-3}"
 say "done: $VMLINUX ($(du -h "$VMLINUX" | cut -f1); boot it with QEMU -kernel, PVH entry)"
 echo "$VMLINUX"

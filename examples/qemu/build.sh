@@ -50,16 +50,8 @@ case "${1:-}" in
     ;;
 esac
 
-T0=$(date +%s%N)
-say() {
-    local ms=$((($(date +%s%N) - T0) / 1000000))
-    printf '==> qemu [%d.%ds] %s\n' $((ms / 1000)) $((ms % 1000 / 100)) \
-        "$*" >&2
-}
-die() {
-    echo "examples/qemu/build.sh: $*" >&2
-    exit 1
-}
+VMI_BUILD_NAME=qemu
+. "$ROOT/tools/vmi-build-lib.sh"
 [ -n "$VERSION" ] || die "no Debian QEMU version in cmake/VmiDebian.cmake"
 
 # --- the key -------------------------------------------------------------
@@ -179,21 +171,8 @@ fi
 
 # --- 5: the emulator ------------------------------------------------------
 say "5/5 ninja qemu-system-x86_64 (-j$JOBS; log $OUT/build.log)"
-(
-    cd "$OUT/build"
-    ninja -j "$JOBS" qemu-system-x86_64 >"$OUT/build.log" 2>&1 &
-    pid=$!
-    # A line a minute, so a long cold build says what it is doing.
-    n=0
-    while kill -0 "$pid" 2>/dev/null; do
-        sleep 1
-        n=$((n + 1))
-        if [ $((n % 60)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then
-            say "5/5 still building: $(tail -1 "$OUT/build.log" | cut -c1-60)"
-        fi
-    done
-    wait "$pid"
-) || {
+run_with_progress 5/5 "$OUT/build.log" \
+    ninja -C "$OUT/build" -j "$JOBS" qemu-system-x86_64 || {
     grep -E "error|Error" "$OUT/build.log" | head -30 >&2
     die "the QEMU build failed (log: $OUT/build.log)"
 }
@@ -206,14 +185,6 @@ touch "$OUT/.last-used"
 # --- old builds: keep the $KEEP most recently used keys -------------------
 # (about 400 MB each; the shared ccache keeps a rebuild to about a minute).
 # A build directory another process holds the lock of is left alone.
-KEEP=${VMI_QEMU_KEEP:-3}
-for d in "$CACHE"/b-*/; do
-    d=${d%/}
-    [ "$d" = "$OUT" ] && continue
-    printf '%s %s\n' "$(stat -c %Y "$d/.last-used" 2>/dev/null || echo 0)" "$d"
-done | sort -rn | tail -n +"$KEEP" | while read -r _ d; do
-    (flock -n 8 && rm -rf "$d" && say "removed the old build $(basename "$d")") \
-        8>"$d.lock" || true
-done
+prune_builds "$CACHE" "$OUT" "${VMI_QEMU_KEEP:-3}"
 say "done: $BIN (firmware: -L /usr/share/qemu -L /usr/share/seabios)"
 echo "$BIN"

@@ -150,43 +150,27 @@ static void case_detected(int want)
     result(found, "openvmi_detected", NULL, why);
 }
 
-static void case_clocksource(int want)
+/*
+ * Case name: the device the kernel uses, read from sysfs file path (what
+ * it is, for the messages), is OpenVMI's.  It skips without OpenVMI.
+ */
+static void case_uses_openvmi(int want, const char *name, const char *path,
+                              const char *what)
 {
-    char cs[64], why[160];
+    char dev[64], why[160];
 
-    if (read_file("/sys/devices/system/clocksource/clocksource0/"
-                  "current_clocksource",
-                  cs, sizeof(cs)) != 0) {
-        result(0, "clocksource_is_openvmi", NULL, "no current_clocksource");
+    if (read_file(path, dev, sizeof(dev)) != 0) {
+        snprintf(why, sizeof(why), "cannot read %s", path);
+        result(0, name, NULL, why);
         return;
     }
-    out("# clocksource: %s\n", cs);
+    out("# %s: %s\n", what, dev);
     if (!want) {
-        result(1, "clocksource_is_openvmi", "OpenVMI absent", NULL);
+        result(1, name, "OpenVMI absent", NULL);
         return;
     }
-    snprintf(why, sizeof(why), "current clocksource is %s", cs);
-    result(strcmp(cs, "openvmi") == 0, "clocksource_is_openvmi", NULL, why);
-}
-
-/* The CPU's clock event device (the tick, hrtimers) is OpenVMI's timer. */
-static void case_clockevent(int want)
-{
-    char ce[64], why[160];
-
-    if (read_file("/sys/devices/system/clockevents/clockevent0/"
-                  "current_device",
-                  ce, sizeof(ce)) != 0) {
-        result(0, "clockevent_is_openvmi", NULL, "no current_device");
-        return;
-    }
-    out("# clock event device: %s\n", ce);
-    if (!want) {
-        result(1, "clockevent_is_openvmi", "OpenVMI absent", NULL);
-        return;
-    }
-    snprintf(why, sizeof(why), "current clock event device is %s", ce);
-    result(strcmp(ce, "openvmi") == 0, "clockevent_is_openvmi", NULL, why);
+    snprintf(why, sizeof(why), "the %s is %s", what, dev);
+    result(strcmp(dev, "openvmi") == 0, name, NULL, why);
 }
 
 /* CLOCK_MONOTONIC read back to back for 200 ms never goes back. */
@@ -291,8 +275,15 @@ int main(void)
     } else {
         out("1..5\n");
         case_detected(want);
-        case_clocksource(want);
-        case_clockevent(want);
+        case_uses_openvmi(want, "clocksource_is_openvmi",
+                          "/sys/devices/system/clocksource/clocksource0/"
+                          "current_clocksource",
+                          "clocksource");
+        /* The tick and hrtimers run on it. */
+        case_uses_openvmi(want, "clockevent_is_openvmi",
+                          "/sys/devices/system/clockevents/clockevent0/"
+                          "current_device",
+                          "clock event device");
         case_monotonic();
         case_nanosleep();
     }
