@@ -139,6 +139,15 @@ struct vmi_conform_sim_hooks {
 #define VMI_CONFORM_STAT_REJECT_DIRTY 4
 
 /* What a backend provides to the harness. */
+/* What a real vCPU's upcall handler saw (vmi_conform_backend). */
+struct vmi_conform_upcalls {
+    uint32_t lapic; /* 1: CPUID 01H EDX bit 9 (local APIC) set */
+    uint32_t reserved;
+    uint64_t taken;          /* upcalls taken on this vCPU */
+    uint64_t in_service;     /* ... whose vector was in the LAPIC's ISR */
+    uint64_t not_in_service; /* ... whose vector was not (lapic only) */
+};
+
 struct vmi_conform_backend {
     const char *name; /* "sim", "vm" */
     void *ctx;
@@ -168,6 +177,15 @@ struct vmi_conform_backend {
                     struct vmi_conform_t *t, void *arg);
     int (*vcpu_is_started)(void *ctx, uint32_t id);
     const struct vmi_conform_sim_hooks *sim;
+    /*
+     * Real x86 vCPU only (NULL elsewhere).  upcall_vector is the vector
+     * the backend's interrupt handler serves; upcalls reports what that
+     * handler saw on the calling vCPU since boot, after enabling
+     * interrupts for a moment (so that a due upcall is taken) when
+     * `window` is 1.
+     */
+    uint32_t upcall_vector;
+    void (*upcalls)(void *ctx, int window, struct vmi_conform_upcalls *out);
     /* First GPA above guest RAM (0 when unknown); RAM starts at 0. */
     uint64_t ram_end;
     /* 1: every test gets a VM of its own (VMI_CONFORM_FRESH_VM tests run). */

@@ -5,7 +5,10 @@ build/host-lib/test-variant/libvmi-host.so.1 with VMI_HOST_FAULT=NAME,
 and the suite fails at the clause the fault breaks; without --fault the
 same run is CONFORMANT.  The faults are those of draft 2's new host
 clauses whose tests run in vmi-run's one shared VM (the fresh-VM tests of
-VMI-VER-029/032 run on the simulator only), and one clock fault.
+VMI-VER-029/032 run on the simulator only), and one clock fault.  vmi-run's
+own faults (VMI_RUN_FAULT, for clauses the embedder implements, such as
+the upcall's path through the local APIC) are injected the same way,
+through the environment vmi-run inherits.
 
 usage: vm_fault_injection.py VMI_CONFORM OUTDIR
 Exit 77 when /dev/kvm cannot be used (vmi-conform says so)."""
@@ -21,14 +24,22 @@ FAULTS = {
     "status-not-listed": "VMI-STS-008",
     "time-read-skew": "VMI-CLK-031",
 }
+# vmi-run's own faults (examples/vmm-kvm/README.md): fault -> clause.
+VMI_RUN_FAULTS = {
+    "lapic-claimed": "VMI-EVT-036",
+}
 
 
-def run(conform, out, fault=None):
+def run(conform, out, fault=None, run_fault=None):
     os.makedirs(out, exist_ok=True)
     cmd = [conform, "--backend", "vm", "--quiet", "--out", out]
+    env = dict(os.environ)
+    env.pop("VMI_RUN_FAULT", None)
     if fault:
         cmd += ["--fault", fault]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    if run_fault:
+        env["VMI_RUN_FAULT"] = run_fault
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode == 77:
         print("SKIP: " + p.stdout.strip().splitlines()[-1])
         sys.exit(77)
@@ -52,6 +63,17 @@ def main():
         ok = p.returncode == 1 and rep.get("fault") == fault and \
             clause in failed
         print("%s %s: exit %d, failing clauses %s" %
+              ("ok  " if ok else "FAIL", fault, p.returncode,
+               " ".join(sorted(failed)) or "none"))
+        bad += not ok
+    for fault, clause in VMI_RUN_FAULTS.items():
+        out = os.path.join(outdir, "vmi-run-" + fault)
+        p = run(conform, out, run_fault=fault)
+        rep = json.load(open(os.path.join(out, "report.json")))
+        failed = {r["clause"] for t in rep["tests"] for r in t["results"]
+                  if r["verdict"] in ("fail", "crash")}
+        ok = p.returncode == 1 and failed == {clause}
+        print("%s VMI_RUN_FAULT=%s: exit %d, failing clauses %s" %
               ("ok  " if ok else "FAIL", fault, p.returncode,
                " ".join(sorted(failed)) or "none"))
         bad += not ok

@@ -505,6 +505,19 @@ static void supported_cpuid_end(struct vmm *vm)
     vm->supported_thread_live = 0;
 }
 
+/*
+ * vmi-run's own test-only faults (VMI_RUN_FAULT=name), for the clauses
+ * that the embedder rather than host-lib implements; host-lib's are in
+ * its test variant (VMI_HOST_FAULT).
+ */
+static int vmm_fault(const struct vmm *vm, const char *name)
+{
+    const char *f = getenv("VMI_RUN_FAULT");
+
+    (void)vm;
+    return f && strcmp(f, name) == 0;
+}
+
 static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
 {
     const uint32_t base = vmi_host_cpuid_base();
@@ -535,6 +548,18 @@ static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
             continue;
         if (e.function == 1)
             e.ecx |= 1u << 31; /* hypervisor present */
+        /*
+         * Without --kernel-irqchip there is no local APIC: say so (APIC and
+         * x2APIC bits clear), and upcalls are external interrupts that need
+         * no EOI (VMI-EVT-037).  The test-only fault lapic-claimed keeps
+         * the bits, as vmi-run did before draft 2, for the conformance
+         * suite to catch at VMI-EVT-036.
+         */
+        if (e.function == 1 && !vm->opts.kernel_irqchip &&
+            !vmm_fault(vm, "lapic-claimed")) {
+            e.edx &= ~(1u << 9);
+            e.ecx &= ~(1u << 21);
+        }
         out->entries[n++] = e;
     }
     /* A foreign vendor block at 0x40000000: the guest's scan must skip it. */
@@ -589,6 +614,28 @@ static int set_vcpu_cpuid(struct vmm *vm, struct vmm_vcpu *v)
     rc = ioctl(v->fd, KVM_SET_CPUID2, c);
     free(c);
     return rc;
+}
+
+/*
+ * No local APIC without --kernel-irqchip: clear the enable bit of the
+ * vCPU's APIC base MSR, from which KVM derives CPUID leaf 1's APIC bit
+ * (and keep it clear in the sregs that vmi-run loads later).
+ */
+static int disable_apic(struct vmm_vcpu *v)
+{
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e;
+    } m;
+
+    memset(&m, 0, sizeof(m));
+    m.h.nmsrs = 1;
+    m.e.index = 0x1B;                    /* IA32_APIC_BASE */
+    m.e.data = v->apic_base & ~0x800ull; /* enable (bit 11) clear */
+    if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+        return -1;
+    v->apic_base = m.e.data; /* what boot_sregs and VCPU_START load */
+    return 0;
 }
 
 static void write_boot_structures(struct vmm *vm, uint64_t image_end)
@@ -685,6 +732,15 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
     memset(vm, 0, sizeof(*vm));
     vm->opts = *o;
     vm->kvm_fd = vm->vm_fd = -1;
+    {
+        const char *f = getenv("VMI_RUN_FAULT");
+
+        if (f && *f && strcmp(f, "lapic-claimed") != 0)
+            return fail(why, why_len,
+                        "VMI_RUN_FAULT=%s: no such vmi-run fault (the only "
+                        "one is lapic-claimed; see examples/vmm-kvm/README.md)",
+                        f);
+    }
     vm->nvcpus = o->vcpus;
     vm->ram_bytes = o->mem_mib << 20;
     vm->start_ns = vmm_now_ns();
@@ -806,6 +862,10 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
 
         if (set_vcpu_cpuid(vm, v) != 0)
             return fail(why, why_len, "KVM_SET_CPUID2: %s", strerror(errno));
+        if (!o->kernel_irqchip && !vmm_fault(vm, "lapic-claimed") &&
+            disable_apic(v) != 0)
+            return fail(why, why_len, "KVM_SET_MSRS (APIC base): %s",
+                        strerror(errno));
         if (set_tsc_offset(v, 0) != 0)
             return fail(why, why_len, "setting the TSC offset: %s",
                         strerror(errno));

@@ -136,6 +136,12 @@ struct vmi_host_config {
     uint32_t console_rate;         /* console bytes per second (0: 65536) */
     uint32_t console_burst;        /* console bucket size in bytes (0: 16384) */
     const char *vendor;            /* identity string, up to 48 bytes */
+    /*
+     * aarch64 (VMI_TRANSPORT_HVC): bit n set when the platform uses PPI
+     * INTID 16 + n for a device; EVENT_REGISTER refuses it (VMI_E_RANGE),
+     * as it always refuses INTIDs 19-30, the Arm BSA's architected PPIs.
+     */
+    uint32_t platform_ppis;
 };
 
 #define VMI_HOST_MAX_VCPUS 1024u

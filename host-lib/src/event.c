@@ -12,14 +12,19 @@ static struct vmi_event_record *record(struct vmi_host_vm *vm, uint32_t vcpu)
 }
 
 /*
- * Upcall vectors: x86 vectors 32-255, or aarch64 PPI INTIDs 16-31 for a host
- * that serves the HVC transport (host-lib knows the architecture only from
- * the transports the embedder serves).
+ * Upcall vectors (VMI-EVT-042): x86 vectors 32-255, or, for a host that
+ * serves the HVC transport (host-lib knows the architecture only from the
+ * transports the embedder serves), aarch64 PPI INTIDs 16-31 except the Arm
+ * BSA's architected PPIs 19-30 and those the platform uses.
  */
 int vmi__vector_ok(const struct vmi_host_vm *vm, uint64_t vector)
 {
-    if (vm->cfg.transports & VMI_TRANSPORT_HVC)
-        return vector >= 16 && vector <= 31;
+    if (vm->cfg.transports & VMI_TRANSPORT_HVC) {
+        if (vector < 16 || vector > 31)
+            return 0;
+        return !(vector >= 19 && vector <= 30) &&
+               !(vm->cfg.platform_ppis & (1u << (vector - 16)));
+    }
     return vector >= VMI_X86_VECTOR_MIN && vector <= VMI_X86_VECTOR_MAX;
 }
 

@@ -314,7 +314,7 @@ static void test_block_woken_by_timer(void **state)
     assert_int_equal(c.rets[0], VMI_WAKE_EVENT);
 }
 
-static void test_hvc_host_takes_arm_ppi_vectors(void **state)
+static void test_hvc_host_takes_free_ppis_only(void **state)
 {
     struct fake_host *f = calloc(1, sizeof(*f));
     struct vmi_host_config cfg;
@@ -334,8 +334,30 @@ static void test_hvc_host_takes_arm_ppi_vectors(void **state)
     assert_int_equal(
         fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, 15, 0, 0, 0, NULL),
         -VMI_E_RANGE);
+    /* The Arm BSA's architected PPIs 19-30 (27: the virtual timer). */
+    for (uint64_t ppi = 19; ppi <= 30; ppi++)
+        assert_int_equal(
+            fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, ppi, 0, 0, 0, NULL),
+            -VMI_E_RANGE);
     assert_int_equal(
-        fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, 27, 0, 0, 0, NULL), 0);
+        fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, 16, 0, 0, 0, NULL), 0);
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, 31, 0, 0, 0, NULL), 0);
+    vmi_host_vm_destroy(vm);
+
+    /* A PPI the platform uses (bit 1: INTID 17) is refused too. */
+    fake_config(f, &cfg);
+    cfg.transports = VMI_TRANSPORT_HVC;
+    cfg.platform_ppis = 1u << 1;
+    vm = fake_vm(f, &cfg);
+    assert_int_equal(fake_call(vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_EVENTS, 0, 0, 0, NULL),
+                     0);
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, 17, 0, 0, 0, NULL),
+        -VMI_E_RANGE);
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVREC, 18, 0, 0, 0, NULL), 0);
     vmi_host_vm_destroy(vm);
     fake_fini(f);
     free(f);
@@ -359,7 +381,7 @@ int main(void)
         T(test_hypercall_from_blocked_vcpu_ends_its_block),
         T(test_block_woken_by_event_from_other_vcpu),
         T(test_block_woken_by_timer),
-        cmocka_unit_test(test_hvc_host_takes_arm_ppi_vectors),
+        cmocka_unit_test(test_hvc_host_takes_free_ppis_only),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,6 +198,93 @@ TEST(cpu_started_vcpu_inherits_control_state)
     VMI_CHECK("VMI-CPU-010", same);
 }
 
+/*
+ * Upcalls on a real vCPU, taken by the backend's handler (which EOIs them
+ * when, and only when, the vCPU has a local APIC).  One round: send event 3
+ * to the calling vCPU with interrupts disabled, then let it in.
+ */
+static int upcall_setup(struct vmi_conform_t *t, struct vmi_event_record **e,
+                        struct vmi_conform_upcalls *u, const char *clause)
+{
+    if (!t->be->upcalls) {
+        vmi_conform_na(t, "the backend has no interrupt handler");
+        return 0;
+    }
+    *e = cases_events(t, t->be->upcall_vector);
+    if (!VMI_CHECK(clause, *e != NULL))
+        return 0;
+    t->be->upcalls(t->be->ctx, 1, u); /* take anything already due */
+    return 1;
+}
+
+static void upcall_send(struct vmi_conform_t *t, struct vmi_event_record *e,
+                        const char *clause)
+{
+    cases_clear(e, UINT64_C(1) << 3);
+    VMI_REQUIRE_ST(clause, CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL), 0);
+}
+
+static inline void write_cr8(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr8" ::"r"(v) : "memory");
+}
+
+TEST(evt_upcall_through_local_apic)
+{
+    struct vmi_event_record *e;
+    struct vmi_conform_upcalls a, b;
+
+    if (!upcall_setup(t, &e, &a, "VMI-EVT-036"))
+        return;
+    if (!a.lapic) {
+        vmi_conform_na(t, "the vCPU has no local APIC (CPUID 01H EDX bit 9 "
+                          "clear): VMI-EVT-037 applies");
+        return;
+    }
+    /* Accepted through the local APIC: in ISR when the handler runs. */
+    upcall_send(t, e, "VMI-EVT-036");
+    t->be->upcalls(t->be->ctx, 1, &b);
+    VMI_CHECK_EQ("VMI-EVT-036", b.taken, a.taken + 1);
+    VMI_CHECK_EQ("VMI-EVT-036", b.in_service, a.in_service + 1);
+    /* Held by the task priority: TPR class 15 blocks vector class 15. */
+    upcall_send(t, e, "VMI-EVT-036");
+    if (t->be->upcall_vector >= 0xF0) {
+        write_cr8(15);
+        t->be->upcalls(t->be->ctx, 1, &a);
+        write_cr8(0);
+        VMI_CHECK_EQ("VMI-EVT-036", a.taken, b.taken);
+    }
+    /* ... and delivered, in service again, once TPR allows it. */
+    t->be->upcalls(t->be->ctx, 1, &a);
+    VMI_CHECK_EQ("VMI-EVT-036", a.taken, b.taken + 1);
+    VMI_CHECK_EQ("VMI-EVT-036", a.not_in_service, b.not_in_service);
+}
+
+TEST(evt_upcall_without_local_apic)
+{
+    struct vmi_event_record *e;
+    struct vmi_conform_upcalls a, b;
+
+    if (!upcall_setup(t, &e, &a, "VMI-EVT-037"))
+        return;
+    if (a.lapic) {
+        vmi_conform_na(t, "the vCPU has a local APIC (CPUID 01H EDX bit 9 "
+                          "set): VMI-EVT-036 applies");
+        return;
+    }
+    /* Held while interrupts are disabled ... */
+    upcall_send(t, e, "VMI-EVT-037");
+    t->be->upcalls(t->be->ctx, 0, &b);
+    VMI_CHECK_EQ("VMI-EVT-037", b.taken, a.taken);
+    /* ... taken once they are enabled ... */
+    t->be->upcalls(t->be->ctx, 1, &b);
+    VMI_CHECK_EQ("VMI-EVT-037", b.taken, a.taken + 1);
+    /* ... and nothing stays in service: the next one comes, no EOI. */
+    upcall_send(t, e, "VMI-EVT-037");
+    t->be->upcalls(t->be->ctx, 1, &a);
+    VMI_CHECK_EQ("VMI-EVT-037", a.taken, b.taken + 1);
+}
+
 #define X86(name, cl, feat, vc)                                                \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, VMI_CONFORM_REAL, (feat), (vc), 2000,     \
@@ -211,6 +298,8 @@ static const struct vmi_conform_test tests[] = {
         VMI_F_TIMER, 1),
     X86(call_doorbell_ignores_other_access_widths, "VMI-CALL-014", 0, 1),
     X86(cpu_started_vcpu_inherits_control_state, "VMI-CPU-010", VMI_F_VCPU, 2),
+    X86(evt_upcall_through_local_apic, "VMI-EVT-036", VMI_F_EVENTS, 1),
+    X86(evt_upcall_without_local_apic, "VMI-EVT-037", VMI_F_EVENTS, 1),
 };
 
 #else

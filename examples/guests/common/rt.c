@@ -9,6 +9,7 @@
 #define LAPIC_BASE 0xFEE00000ull
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
+#define LAPIC_ISR 0x100 /* 8 registers, 16 bytes apart: vectors 32i..32i+31 */
 #define MSR_GS_BASE 0xC0000101u
 
 struct vmi_guest rt_vmi;
@@ -25,6 +26,9 @@ static char console_page[4096] __attribute__((aligned(4096)));
 static char printf_page[RT_PRINTF_MAX] __attribute__((aligned(RT_PRINTF_MAX)));
 static rt_lock_t console_lock;
 static void (*event_handler)(struct rt_cpu *cpu, uint64_t events);
+/* 1: the vCPUs have a local APIC (CPUID 01H EDX bit 9), which then
+ * delivers the upcalls and wants an EOI (VMI-EVT-036, VMI-EVT-038). */
+static int lapic;
 
 struct idt_entry {
     uint16_t off0;
@@ -470,9 +474,27 @@ static inline void lapic_write(unsigned reg, uint32_t v)
     *(volatile uint32_t *)(uintptr_t)(LAPIC_BASE + reg) = v;
 }
 
+static inline uint32_t lapic_read(unsigned reg)
+{
+    return *(volatile uint32_t *)(uintptr_t)(LAPIC_BASE + reg);
+}
+
+int rt_has_lapic(void)
+{
+    return lapic;
+}
+
 void rt_apic_enable(void)
 {
-    lapic_write(LAPIC_SVR, 0x100 | 0xFF);
+    if (lapic)
+        lapic_write(LAPIC_SVR, 0x100 | 0xFF);
+}
+
+void rt_catch_all_interrupts(void)
+{
+    for (unsigned v = 32; v < 256; v++)
+        if (v != RT_EVENT_VECTOR)
+            set_gate((uint8_t)v, rt_vectors + 16 * v, 0);
 }
 
 void rt_set_event_handler(void (*fn)(struct rt_cpu *cpu, uint64_t events))
@@ -487,13 +509,35 @@ void rt_trap(struct rt_frame *f)
         uint64_t ev = vmi_guest_event_take(&cpu->v);
 
         cpu->irqs++;
-        lapic_write(LAPIC_EOI, 0);
+        /*
+         * With a local APIC the upcall is in service until the EOI; without
+         * one it is a plain external interrupt and there is nothing to end
+         * (VMI-EVT-036, VMI-EVT-037, VMI-EVT-038).
+         */
+        if (lapic) {
+            uint32_t isr =
+                lapic_read(LAPIC_ISR + 0x10 * (RT_EVENT_VECTOR / 32));
+
+            if (isr & (1u << (RT_EVENT_VECTOR % 32)))
+                cpu->irqs_in_service++;
+            lapic_write(LAPIC_EOI, 0);
+        }
         if (event_handler)
             event_handler(cpu, ev);
         return;
     }
     uint64_t cr2;
 
+    if (f->vector >= 32) { /* rt_catch_all_interrupts: count, end, go on */
+        rt_this_cpu()->stray_irqs++;
+        if (lapic) {
+            uint32_t isr = lapic_read(LAPIC_ISR + 0x10 * (f->vector / 32));
+
+            if (isr & (1u << (f->vector % 32)))
+                lapic_write(LAPIC_EOI, 0);
+        }
+        return;
+    }
     if ((f->cs & 3) == 3)
         rt_user_abort(RT_USER_FAULT | f->vector);
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
@@ -719,6 +763,12 @@ void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
          */
         rt_outb(0x21, 0xFF);
         rt_outb(0xA1, 0xFF);
+    }
+    {
+        uint32_t a = 1, b, c = 0, d;
+
+        __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+        lapic = (d >> 9) & 1;
     }
     idt_init();
     vmi_guest_init(&rt_vmi, &ops, console_page);

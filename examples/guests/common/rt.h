@@ -44,7 +44,9 @@ struct rt_cpu {
     volatile uint32_t online;
     void (*fn)(struct rt_cpu *cpu, void *arg);
     void *arg;
-    uint64_t irqs; /* event upcalls taken */
+    uint64_t irqs;            /* event upcalls taken */
+    uint64_t irqs_in_service; /* ... that were in the local APIC's ISR */
+    uint64_t stray_irqs;      /* other vectors (rt_catch_all_interrupts) */
     uint8_t stack[RT_CPU_STACK] __attribute__((aligned(16)));
 };
 
@@ -91,7 +93,20 @@ uint64_t rt_now(void);
  * with the events taken from its record).  NULL: events are only counted.
  */
 void rt_set_event_handler(void (*fn)(struct rt_cpu *cpu, uint64_t events));
-/* Enable the local APIC so upcalls can be delivered (per vCPU). */
+/*
+ * 1 when the vCPUs have a local APIC (CPUID 01H EDX bit 9): upcalls then
+ * come through it and the runtime EOIs them; 0 (vmi-run without
+ * --kernel-irqchip): they are plain external interrupts, never EOI'd.
+ */
+int rt_has_lapic(void);
+/*
+ * Give every vector 32-255 a gate that counts the interrupt in stray_irqs
+ * and ends it: for guests that register upcall vectors the runtime does not
+ * serve (the conformance image).  Without it such a vector ends as a
+ * double fault.
+ */
+void rt_catch_all_interrupts(void);
+/* Enable the local APIC, if any, so upcalls can be delivered (per vCPU). */
 void rt_apic_enable(void);
 static inline void rt_irq_enable(void)
 {

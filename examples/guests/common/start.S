@@ -138,9 +138,9 @@ rt_ap_entry:
 
     .balign 16
     .globl rt_vectors
-rt_vectors:                         /* 32 exception stubs, 16 bytes each */
+rt_vectors:                         /* 256 stubs, 16 bytes each */
     .set i, 0
-    .rept 32
+    .rept 256
     VEC i
     .set i, i + 1
     .endr
