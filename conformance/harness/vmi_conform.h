@@ -130,6 +130,12 @@ struct vmi_conform_sim_hooks {
     unsigned (*fire)(void *ctx, uint64_t ns, unsigned budget);
     /* Start the VM again after SHUTDOWN REBOOT (a new boot). 0 or -1. */
     int (*reboot)(void *ctx);
+    /*
+     * In `ns` of host time, end the current vCPU's BLOCK (if it is in one
+     * then) through vmi_host_block_end with `reason`: VMI_WAKE_INTERRUPT
+     * (an interrupt became deliverable) or VMI_WAKE_SPURIOUS.
+     */
+    void (*wake_in)(void *ctx, uint64_t ns, uint32_t reason);
 };
 #define VMI_CONFORM_STAT_RELEASED 0
 #define VMI_CONFORM_STAT_PINNED 1

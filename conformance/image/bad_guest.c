@@ -3,7 +3,7 @@
  * bad_guest.c: a guest that breaks guest clauses on purpose, so that
  * vmi-conform --certify-guest can show it catches them: it calls before
  * negotiating, sets reserved flags, passes a misaligned and an out-of-RAM
- * address, and blocks with no way to wake (deadline none, no events).
+ * address, makes an unknown call and blocks with interrupts enabled.
  */
 #include <rt.h>
 
@@ -30,6 +30,17 @@ int kmain(const struct rt_boot *boot)
     vmi_guest_call(&rt_vmi, VMI_HC_CLOCK_REGISTER, a, r);
     /* An unknown call number. */
     vmi_guest_call(&rt_vmi, 0x0999, a, r);
+    /*
+     * BLOCK with interrupts enabled (VMI-EVT-048): an upcall between the
+     * guest's last look at its work and the call would be lost.
+     */
+    a[0] = 0; /* a past deadline: it returns at once */
+    a[1] = 0;
+    if (rt_vmi.features & VMI_F_EVENTS) {
+        rt_irq_enable();
+        vmi_guest_call(&rt_vmi, VMI_HC_BLOCK, a, r);
+        rt_irq_disable();
+    }
     rt_printf("bad guest: done misbehaving\n");
     return 0;
 }

@@ -50,6 +50,9 @@ struct vmi_sim {
     uint32_t reads_since_call;
     uint8_t race_flags;
     uint64_t reject_dirty;
+    /* A wake only the embedder sees (k_wake_in): reason, host ns; or 0. */
+    uint32_t wake_reason;
+    uint64_t wake_ns;
     struct vmi_conform_backend be;
     struct vmi_conform_sim_hooks hooks;
 };
@@ -257,9 +260,26 @@ static int64_t call(struct vmi_sim *s, uint64_t nr, const uint64_t *args,
 
         if (vmi_host_block_check(s->vm, s->cur, &c))
             break;
+        if (s->wake_reason && h_now_ns(s) >= s->wake_ns) {
+            /* An interrupt became deliverable, or a spurious wake. */
+            uint32_t why = s->wake_reason;
+
+            s->wake_reason = 0;
+            if (vmi_host_block_end(s->vm, s->cur, why, &c) == 1)
+                break;
+            continue;
+        }
         now = vmi_host_clock_now(s->vm);
         next = vmi_host_next_deadline(s->vm);
         dl = c.deadline_ns < next ? c.deadline_ns : next;
+        if (s->wake_reason) {
+            /* The VM clock runs with host time here: same distance. */
+            uint64_t in =
+                h_now_ns(s) < s->wake_ns ? s->wake_ns - h_now_ns(s) : 1;
+
+            if (dl == VMI_DEADLINE_NONE || dl - now > in)
+                dl = now + in;
+        }
         if (dl == VMI_DEADLINE_NONE || ++spins > 100000) {
             s->cfg.on_hang(s->cfg.hang_ctx, "BLOCK can never wake");
             break;
@@ -547,6 +567,14 @@ static unsigned k_fire(void *ctx, uint64_t ns, unsigned budget)
     return vmi_host_timers_fire(s->vm, budget);
 }
 
+static void k_wake_in(void *ctx, uint64_t ns, uint32_t reason)
+{
+    struct vmi_sim *s = ctx;
+
+    s->wake_reason = reason;
+    s->wake_ns = h_now_ns(s) + ns;
+}
+
 static int k_reboot(void *ctx)
 {
     struct vmi_sim *s = ctx;
@@ -663,6 +691,7 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->hooks.call64 = k_call64;
     s->hooks.fire = k_fire;
     s->hooks.reboot = k_reboot;
+    s->hooks.wake_in = k_wake_in;
 
     s->be.name = "sim";
     s->be.ctx = s;

@@ -27,6 +27,7 @@ FAULTS = {
 # vmi-run's own faults (examples/vmm-kvm/README.md): fault -> clause.
 VMI_RUN_FAULTS = {
     "lapic-claimed": "VMI-EVT-036",
+    "block-sets-if": "VMI-EVT-046",
 }
 
 

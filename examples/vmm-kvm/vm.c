@@ -512,10 +512,7 @@ static void supported_cpuid_end(struct vmm *vm)
  */
 static int vmm_fault(const struct vmm *vm, const char *name)
 {
-    const char *f = getenv("VMI_RUN_FAULT");
-
-    (void)vm;
-    return f && strcmp(f, name) == 0;
+    return vm->fault && strcmp(vm->fault, name) == 0;
 }
 
 static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
@@ -735,11 +732,14 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
     {
         const char *f = getenv("VMI_RUN_FAULT");
 
-        if (f && *f && strcmp(f, "lapic-claimed") != 0)
+        if (f && *f && strcmp(f, "lapic-claimed") != 0 &&
+            strcmp(f, "block-sets-if") != 0)
             return fail(why, why_len,
-                        "VMI_RUN_FAULT=%s: no such vmi-run fault (the only "
-                        "one is lapic-claimed; see examples/vmm-kvm/README.md)",
+                        "VMI_RUN_FAULT=%s: no such vmi-run fault (they are "
+                        "lapic-claimed and block-sets-if; see "
+                        "examples/vmm-kvm/README.md)",
                         f);
+        vm->fault = f && *f ? f : NULL;
     }
     vm->nvcpus = o->vcpus;
     vm->ram_bytes = o->mem_mib << 20;
@@ -1200,6 +1200,8 @@ static int hypercall(struct vmm_vcpu *v)
     call.args[4] = r->r10;
     /* VMI-CALL-017: every CPL above 0 is user mode, CPL1 and CPL2 too. */
     call.user = (s.cs.selector & 3) != 0;
+    /* For strict mode: BLOCK wants interrupts disabled (VMI-EVT-048). */
+    call.irq_enabled = (r->rflags >> 9) & 1;
     v->hypercalls++;
     if (vmi_host_hypercall(vm->host, v->id, &call) != 0) {
         vmm_stop(vm, VMM_EXIT_ERROR, "vCPU %u: host-lib refused the call",
@@ -1236,6 +1238,13 @@ static int hypercall(struct vmm_vcpu *v)
     r->rax = (uint64_t)call.status;
     r->rdi = call.rets[0];
     r->rsi = call.rets[1];
+    /*
+     * The test-only fault block-sets-if returns from BLOCK with interrupts
+     * enabled, as an `sti; hlt` emulation would; VMI-EVT-046 forbids it.
+     */
+    if (call.nr == VMI_HC_BLOCK && call.status == 0 &&
+        vmm_fault(vm, "block-sets-if"))
+        r->rflags |= 1u << 9;
     if (put_regs(v, r) != 0) {
         vmm_stop(vm, VMM_EXIT_ERROR, "vCPU %u: KVM_SET_REGS: %s", v->id,
                  strerror(errno));

@@ -95,6 +95,7 @@ struct vmm_vcpu {
 
 struct vmm {
     struct vmm_opts opts;
+    const char *fault; /* VMI_RUN_FAULT (test only), or NULL */
     int kvm_fd, vm_fd;
     uint8_t *ram;
     uint64_t ram_bytes;

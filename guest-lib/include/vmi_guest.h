@@ -218,7 +218,15 @@ uint64_t vmi_guest_event_unmask(struct vmi_guest_vcpu *v, uint64_t bits);
 /* Send event to a vCPU set (IPI). */
 int vmi_guest_event_send(const struct vmi_guest *g, uint32_t vcpu_base,
                          uint64_t vcpu_mask, uint32_t event, uint32_t flags);
-/* Block until an unmasked event is pending or deadline_ns (VM clock). */
+/*
+ * Block until an unmasked event is pending, an interrupt is deliverable or
+ * deadline_ns (VM clock) passes; *reason is the VMI_WAKE_* the host gave,
+ * which may also be VMI_WAKE_SPURIOUS or a reason this library does not
+ * know: whatever it is, test the wake condition again (VMI-EVT-049).  Call
+ * it with interrupts disabled, after testing the wake condition
+ * (VMI-EVT-048); an upcall that came in between has left its event pending,
+ * and BLOCK returns at once.
+ */
 int vmi_guest_block(const struct vmi_guest *g, uint64_t deadline_ns,
                     uint32_t *reason);
 

@@ -18,7 +18,7 @@
 static int console_wait(const struct vmi_guest *g, uint64_t wait_ns)
 {
     const uint64_t need = VMI_F_CLOCK | VMI_F_EVENTS;
-    uint64_t now, deadline;
+    uint64_t now, deadline, flags;
     uint32_t reason;
     int st;
 
@@ -29,8 +29,15 @@ static int console_wait(const struct vmi_guest *g, uint64_t wait_ns)
         return st;
     if (__builtin_add_overflow(now, wait_ns, &deadline))
         deadline = VMI_DEADLINE_NONE - 1;
-    /* An early WAKE_EVENT only shortens the wait; the stall count bounds. */
-    return vmi_guest_block(g, deadline, &reason);
+    /*
+     * Any early return only shortens the wait; the stall count bounds it.
+     * Interrupts off around the call, as VMI-EVT-048 wants of every BLOCK
+     * (here no wakeup can be lost: the deadline ends the wait anyway).
+     */
+    flags = vmi__arch_irq_save();
+    st = vmi_guest_block(g, deadline, &reason);
+    vmi__arch_irq_restore(flags);
+    return st;
 }
 
 int vmi_guest_console_write_phys(const struct vmi_guest *g, uint64_t gpa,

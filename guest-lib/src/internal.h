@@ -34,6 +34,14 @@ int64_t vmi__arch_call(uint32_t t, uint16_t port, uint64_t nr,
 void vmi__arch_tlb_flush_local(void);
 /* Spin-wait hint. */
 void vmi__arch_pause(void);
+/*
+ * Disable interrupts and return the previous state (x86: RFLAGS; aarch64:
+ * DAIF); vmi__arch_irq_restore puts it back.  For guest-lib's own BLOCKs,
+ * which VMI-EVT-048 wants made with interrupts disabled.  The hosted build
+ * has no interrupts: both do nothing.
+ */
+uint64_t vmi__arch_irq_save(void);
+void vmi__arch_irq_restore(uint64_t state);
 
 /* ---- shared helpers (src/call.c) ---- */
 

@@ -167,6 +167,14 @@ struct vmi_host_call {
     int64_t status;  /* 0 or -VMI_E_* for the status register */
     uint64_t rets[VMI_HC_MAX_RETS];
     uint64_t deadline_ns; /* VMI_HOST_BLOCK: VM-clock deadline or NONE */
+    /*
+     * Set by the embedder: 1 when the caller's interrupts were enabled at
+     * the call (x86 RFLAGS.IF set, aarch64 PSTATE.I clear), 0 when they
+     * were disabled or the embedder cannot tell.  Strict mode reports a
+     * BLOCK made with interrupts enabled (VMI-EVT-048).
+     */
+    uint32_t irq_enabled;
+    uint32_t reserved0;
 };
 
 /*
@@ -208,6 +216,28 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
  */
 VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
                                       struct vmi_host_call *call);
+/*
+ * End the BLOCK of `vcpu` for a reason only the embedder sees:
+ * VMI_WAKE_INTERRUPT when an interrupt other than the upcall became
+ * deliverable to it (as if its interrupts were enabled: an MSI, a LAPIC
+ * timer, an NMI; VMI-EVT-043), or VMI_WAKE_SPURIOUS when the embedder must
+ * give the vCPU back for a reason of its own (VMI-EVT-045).  Returns 1 and
+ * completes call as vmi_host_block_check does, with the first true reason
+ * in the order VMI-EVT-044 gives (a pending unmasked event wins, and a
+ * reached deadline beats SPURIOUS); 0 when the vCPU is not blocked;
+ * -VMI_E_INVAL for a bad vm, vcpu, call or reason.
+ */
+VMI_HOST_API int vmi_host_block_end(struct vmi_host_vm *vm, uint32_t vcpu,
+                                    uint32_t reason,
+                                    struct vmi_host_call *call);
+/*
+ * Restart the BLOCK of `vcpu` (VMI-EVT-047), to deliver an NMI or to pause
+ * or save the VM: host-lib forgets the suspension, and the embedder resumes
+ * the vCPU at the calling instruction with the call's registers unchanged,
+ * so that it issues the call again.  Returns 1 when the vCPU was blocked,
+ * 0 when it was not (nothing to do), -VMI_E_INVAL for a bad vm or vcpu.
+ */
+VMI_HOST_API int vmi_host_block_restart(struct vmi_host_vm *vm, uint32_t vcpu);
 
 /*
  * Returns 1 and the vector when an upcall is due on `vcpu` (an event went

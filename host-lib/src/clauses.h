@@ -17,6 +17,7 @@
 #define VMI__CL_G_FAULT "VMI-CALL-027"   /* ranges inside RAM */
 #define VMI__CL_G_RANGE "VMI-CALL-033"   /* id, count, length range */
 #define VMI__CL_G_CONSOLE "VMI-CON-007"  /* console flooding */
+#define VMI__CL_G_BLOCK_IF "VMI-EVT-048" /* BLOCK with interrupts enabled */
 
 /* Host clauses that the injected faults break, one each. */
 #define VMI__CL_TMR_NEVER_EARLY "VMI-TMR-008"
@@ -26,7 +27,7 @@
 #define VMI__CL_CLK_REGISTER_FLAGS "VMI-CLK-023"
 #define VMI__CL_STS_PRECEDENCE "VMI-STS-007"
 #define VMI__CL_CLK_VERSION_EVEN "VMI-CLK-008"
-#define VMI__CL_EVT_BLOCK_REASON "VMI-EVT-031"
+#define VMI__CL_EVT_BLOCK_REASON "VMI-EVT-044"
 #define VMI__CL_PT_RESERVED_BITS "VMI-PT-001"
 #define VMI__CL_MEM_ACCOUNTING "VMI-MEM-007"
 #define VMI__CL_SAV_CHECKSUM "VMI-SAV-009"
@@ -66,5 +67,6 @@
 #define VMI__CL_CLK_NO_BIT2 "VMI-CLK-041"
 #define VMI__CL_CLK_REFRESH "VMI-CLK-042"
 #define VMI__CL_STL_CUMULATIVE "VMI-STL-012"
+#define VMI__CL_EVT_BLOCK_INTERRUPT "VMI-EVT-043"
 
 #endif /* VMI_HOST_CLAUSES_H */

@@ -189,6 +189,18 @@ int64_t vmi__hc_block(struct vmi__ctx *c)
     return 0;
 }
 
+/* End a BLOCK: the call returns `reason` in result 0.  Locked. */
+static void block_complete(struct vmi__vcpu *v, struct vmi_host_call *call,
+                           uint64_t reason)
+{
+    v->blocked = 0;
+    call->status = 0;
+    call->rets[0] = reason;
+    for (unsigned i = 1; i < VMI_HC_MAX_RETS; i++)
+        call->rets[i] = 0;
+    call->action = VMI_HOST_RESUME;
+}
+
 VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
                                       struct vmi_host_call *call)
 {
@@ -211,17 +223,52 @@ VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
         if (now >= v->block_deadline)
             reason = VMI_WAKE_DEADLINE;
     }
-    if (reason) {
-        v->blocked = 0;
-        call->status = 0;
-        call->rets[0] = reason;
-        for (unsigned i = 1; i < VMI_HC_MAX_RETS; i++)
-            call->rets[i] = 0;
-        call->action = VMI_HOST_RESUME;
-    }
+    if (reason)
+        block_complete(v, call, reason);
 out:
     vmi__unlock(vm);
     return reason != 0;
+}
+
+VMI_HOST_API int vmi_host_block_end(struct vmi_host_vm *vm, uint32_t vcpu,
+                                    uint32_t reason, struct vmi_host_call *call)
+{
+    struct vmi__vcpu *v;
+    int ended = 0;
+
+    if (!vm || !call || vcpu >= vm->cfg.vcpu_count ||
+        (reason != VMI_WAKE_INTERRUPT && reason != VMI_WAKE_SPURIOUS))
+        return -VMI_E_INVAL;
+    vmi__lock(vm);
+    v = &vm->vcpus[vcpu];
+    vmi__clock_refresh(vm, vcpu);
+    if (v->blocked && !(reason == VMI_WAKE_INTERRUPT &&
+                        VMI__FAULT_IS(vm, BLOCK_DEAF_TO_INTERRUPTS))) {
+        /* VMI-EVT-044: EVENT, INTERRUPT, DEADLINE, SPURIOUS, first true. */
+        if (vmi__event_wake(vm, vcpu))
+            reason = VMI_WAKE_EVENT;
+        else if (reason == VMI_WAKE_SPURIOUS &&
+                 v->block_deadline != VMI_DEADLINE_NONE &&
+                 vmi__clock_now(vm) >= v->block_deadline)
+            reason = VMI_WAKE_DEADLINE;
+        block_complete(v, call, reason);
+        ended = 1;
+    }
+    vmi__unlock(vm);
+    return ended;
+}
+
+VMI_HOST_API int vmi_host_block_restart(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    int was;
+
+    if (!vm || vcpu >= vm->cfg.vcpu_count)
+        return -VMI_E_INVAL;
+    vmi__lock(vm);
+    was = vm->vcpus[vcpu].blocked;
+    vm->vcpus[vcpu].blocked = 0;
+    vmi__unlock(vm);
+    return was;
 }
 
 VMI_HOST_API int vmi_host_take_upcall(struct vmi_host_vm *vm, uint32_t vcpu,

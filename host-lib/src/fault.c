@@ -106,6 +106,8 @@ static const struct fault faults[] = {
      VMI__CL_CLK_REFRESH},
     {VMI__FAULT_STEAL_RESET_ON_REGISTER, "steal-reset-on-register",
      VMI__CL_STL_CUMULATIVE},
+    {VMI__FAULT_BLOCK_DEAF_TO_INTERRUPTS, "block-deaf-to-interrupts",
+     VMI__CL_EVT_BLOCK_INTERRUPT},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -16,6 +16,11 @@ void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status)
 
     if (nr == VMI_HC_CONSOLE_WRITE)
         v->console_again = status == -VMI_E_AGAIN;
+    if (nr == VMI_HC_BLOCK && status == 0 && c->call->irq_enabled) {
+        /* Accepted, but an upcall may already have eaten the wakeup. */
+        clause = VMI__CL_G_BLOCK_IF;
+        what = "BLOCK called with interrupts enabled";
+    }
     switch (-status) {
     case VMI_E_NOSYS:
         clause = VMI__CL_G_NOSYS;

@@ -314,6 +314,75 @@ static void test_block_woken_by_timer(void **state)
     assert_int_equal(c.rets[0], VMI_WAKE_EVENT);
 }
 
+/* A BLOCK of vCPU 0 with a deadline 1 ms away; returns the call. */
+static struct vmi_host_call block_1ms(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_BLOCK,
+                               vmi_host_clock_now(x->vm) + 1000000, 0, 0, 0, 0,
+                               &c),
+                     0);
+    assert_int_equal(c.action, VMI_HOST_BLOCK);
+    return c;
+}
+
+static void test_block_ends_for_interrupt_and_spurious(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_event_record *r = reg(x, 0, 32);
+    struct vmi_host_call c;
+
+    /* Not blocked: nothing to end.  A bad reason is the embedder's bug. */
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_INTERRUPT, &c), 0);
+    c = block_1ms(x);
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_EVENT, &c),
+                     -VMI_E_INVAL);
+    assert_int_equal(vmi_host_block_end(x->vm, 0, 99, &c), -VMI_E_INVAL);
+    assert_int_equal(vmi_host_block_end(x->vm, 1, 0, NULL), -VMI_E_INVAL);
+    /* An interrupt ends it with INTERRUPT (VMI-EVT-043). */
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_INTERRUPT, &c), 1);
+    assert_int_equal(c.action, VMI_HOST_RESUME);
+    assert_int_equal(c.status, 0);
+    assert_int_equal(c.rets[0], VMI_WAKE_INTERRUPT);
+    assert_int_equal(vmi_host_block_check(x->vm, 0, &c), 0); /* over */
+    /* SPURIOUS when nothing else holds (VMI-EVT-045) ... */
+    c = block_1ms(x);
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_SPURIOUS, &c), 1);
+    assert_int_equal(c.rets[0], VMI_WAKE_SPURIOUS);
+    /* ... but a reached deadline beats it (VMI-EVT-044) ... */
+    c = block_1ms(x);
+    fake_advance(&x->f, 1000000);
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_SPURIOUS, &c), 1);
+    assert_int_equal(c.rets[0], VMI_WAKE_DEADLINE);
+    /* ... and a pending unmasked event beats everything. */
+    c = block_1ms(x);
+    r->pending = BIT(5);
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_INTERRUPT, &c), 1);
+    assert_int_equal(c.rets[0], VMI_WAKE_EVENT);
+}
+
+static void test_block_restart_forgets_the_suspension(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    (void)reg(x, 0, 32);
+    assert_int_equal(vmi_host_block_restart(x->vm, 0), 0);
+    assert_int_equal(vmi_host_block_restart(x->vm, 99), -VMI_E_INVAL);
+    c = block_1ms(x);
+    assert_int_equal(vmi_host_block_restart(x->vm, 0), 1);
+    /* Nothing completes the abandoned call ... */
+    fake_advance(&x->f, 2000000);
+    assert_int_equal(vmi_host_block_check(x->vm, 0, &c), 0);
+    assert_int_equal(vmi_host_block_end(x->vm, 0, VMI_WAKE_SPURIOUS, &c), 0);
+    /* ... the vCPU issues it again, and it runs as a new call. */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_BLOCK,
+                               vmi_host_clock_now(x->vm) - 1, 0, 0, 0, 0, &c),
+                     0);
+    assert_int_equal(c.rets[0], VMI_WAKE_DEADLINE);
+}
+
 static void test_hvc_host_takes_free_ppis_only(void **state)
 {
     struct fake_host *f = calloc(1, sizeof(*f));
@@ -381,6 +450,8 @@ int main(void)
         T(test_hypercall_from_blocked_vcpu_ends_its_block),
         T(test_block_woken_by_event_from_other_vcpu),
         T(test_block_woken_by_timer),
+        T(test_block_ends_for_interrupt_and_spurious),
+        T(test_block_restart_forgets_the_suspension),
         cmocka_unit_test(test_hvc_host_takes_free_ppis_only),
     };
 #undef T

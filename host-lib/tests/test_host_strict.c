@@ -133,6 +133,29 @@ static void test_successful_calls_report_nothing(void **state)
     assert_int_equal(x->f.violations, 0);
 }
 
+/* VMI-EVT-048: BLOCK with interrupts enabled is accepted and reported. */
+static void test_strict_reports_block_with_interrupts_enabled(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_ALL_1_0, 0, 0, 0, NULL),
+                     0);
+    for (int irq = 0; irq < 2; irq++) {
+        memset(&c, 0, sizeof(c));
+        c.nr = VMI_HC_BLOCK;
+        c.args[0] = vmi_host_clock_now(x->vm); /* past: returns at once */
+        c.irq_enabled = (uint32_t)irq;
+        assert_int_equal(vmi_host_hypercall(x->vm, 0, &c), 0);
+        assert_int_equal(c.status, 0);
+        assert_int_equal(c.rets[0], VMI_WAKE_DEADLINE);
+        assert_int_equal(x->f.violations, (uint32_t)irq);
+    }
+    assert_string_equal(x->f.last_clause, VMI__CL_G_BLOCK_IF);
+    assert_string_equal(VMI__CL_G_BLOCK_IF, "VMI-EVT-048");
+}
+
 static void test_not_strict_counts_but_does_not_report(void **state)
 {
     struct fake_host *f = calloc(1, sizeof(*f));
@@ -404,6 +427,18 @@ static int sc_steal_reset_on_register(struct fake_fx *x)
     vmi_host_steal_account(x->vm, 0, 5000);
     assert_int_equal(hc(x, VMI_HC_STEAL_REGISTER, 0x3000, 0, 0, 0, NULL), 0);
     return r->steal_ns != 5000;
+}
+
+static int sc_block_deaf_to_interrupts(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    hc(x, VMI_HC_BLOCK, vmi_host_clock_now(x->vm) + 1000000000, 0, 0, 0, &c);
+    assert_int_equal(c.action, VMI_HOST_BLOCK);
+    return vmi_host_block_end(x->vm, 0, VMI_WAKE_INTERRUPT, &c) != 1 ||
+           c.rets[0] != VMI_WAKE_INTERRUPT;
 }
 
 static int sc_console_no_rate_limit(struct fake_fx *x)
@@ -685,6 +720,7 @@ static const struct {
     {"clock-flag-bit2", sc_clock_flag_bit2},
     {"record-not-refreshed", sc_record_not_refreshed},
     {"steal-reset-on-register", sc_steal_reset_on_register},
+    {"block-deaf-to-interrupts", sc_block_deaf_to_interrupts},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)
@@ -807,6 +843,9 @@ int main(void)
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_successful_calls_report_nothing,
                                         fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_strict_reports_block_with_interrupts_enabled, fake_setup,
+            fake_teardown),
         cmocka_unit_test(test_not_strict_counts_but_does_not_report),
         cmocka_unit_test(test_fault_table_is_complete_and_named),
         cmocka_unit_test(test_fault_from_environment),

@@ -26,6 +26,16 @@
 #define VMI_WAKE_EVENT                  1u
 /* BLOCK returned because its deadline passed. */
 #define VMI_WAKE_DEADLINE               2u
+/*
+ * BLOCK returned because an interrupt is deliverable to the vCPU (as if
+ * interrupts were enabled).
+ */
+#define VMI_WAKE_INTERRUPT              3u
+/*
+ * BLOCK returned for no reason the guest can see; the guest re-tests its wake
+ * condition.
+ */
+#define VMI_WAKE_SPURIOUS               4u
 /* Lowest event vector on x86. */
 #define VMI_X86_VECTOR_MIN              0x20u
 /* Highest event vector on x86. */

@@ -109,10 +109,11 @@
  */
 #define VMI_HC_EVENT_SEND               0x0401u
 /*
- * Suspends the calling vCPU until an unmasked event is pending or the deadline
- * passes. Args: deadline_ns: Absolute VM-clock deadline; VMI_DEADLINE_NONE for
- * none.; flags: Reserved, zero. Results: reason: VMI_WAKE_EVENT or
- * VMI_WAKE_DEADLINE.
+ * Suspends the calling vCPU until an unmasked event is pending, an interrupt is
+ * deliverable or the deadline passes. Args: deadline_ns: Absolute VM-clock
+ * deadline; VMI_DEADLINE_NONE for none.; flags: Reserved, zero. Results:
+ * reason: VMI_WAKE_EVENT, VMI_WAKE_DEADLINE, VMI_WAKE_INTERRUPT or
+ * VMI_WAKE_SPURIOUS.
  */
 #define VMI_HC_BLOCK                    0x0402u
 /*

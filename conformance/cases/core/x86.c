@@ -285,6 +285,38 @@ TEST(evt_upcall_without_local_apic)
     VMI_CHECK_EQ("VMI-EVT-037", a.taken, b.taken + 1);
 }
 
+static inline uint64_t read_flags(void)
+{
+    uint64_t f;
+
+    __asm__ volatile("pushfq; popq %0" : "=r"(f)::"memory");
+    return f;
+}
+
+/* VMI-EVT-046: BLOCK leaves RFLAGS.IF as it was (clear, as VMI-EVT-048). */
+TEST(evt_block_leaves_interrupts_disabled)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint64_t r[2], f;
+
+    VMI_REQUIRE("VMI-EVT-046", e != NULL);
+    VMI_REQUIRE("VMI-EVT-046", !(read_flags() & (1u << 9)));
+    /* Suspended until the deadline ... */
+    VMI_CHECK_ST("VMI-EVT-046",
+                 CALL2(t, VMI_HC_BLOCK, vmi_conform_time(t) + 200000, 0, r), 0);
+    f = read_flags();
+    VMI_CHECK("VMI-EVT-046", !(f & (1u << 9)));
+    /* ... and returning at once for a pending event. */
+    VMI_REQUIRE_ST("VMI-EVT-046", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 2, 0, NULL),
+                   0);
+    VMI_CHECK_ST("VMI-EVT-046", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, r),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-046", r[0], VMI_WAKE_EVENT);
+    f = read_flags();
+    VMI_CHECK("VMI-EVT-046", !(f & (1u << 9)));
+    cases_clear(e, UINT64_C(1) << 2);
+}
+
 #define X86(name, cl, feat, vc)                                                \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, VMI_CONFORM_REAL, (feat), (vc), 2000,     \
@@ -300,6 +332,7 @@ static const struct vmi_conform_test tests[] = {
     X86(cpu_started_vcpu_inherits_control_state, "VMI-CPU-010", VMI_F_VCPU, 2),
     X86(evt_upcall_through_local_apic, "VMI-EVT-036", VMI_F_EVENTS, 1),
     X86(evt_upcall_without_local_apic, "VMI-EVT-037", VMI_F_EVENTS, 1),
+    X86(evt_block_leaves_interrupts_disabled, "VMI-EVT-046", VMI_F_EVENTS, 1),
 };
 
 #else

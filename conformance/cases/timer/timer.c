@@ -77,12 +77,12 @@ TEST(tmr_expiry_never_early_and_blocks_wake)
     VMI_REQUIRE_ST("VMI-TMR-011",
                    CALL5(t, VMI_HC_TIMER_ARM, 3, dl, 0, 12, 0, NULL), 0);
     while (!(cases_pending(e) & BIT(12)) && rounds < 50) {
-        VMI_REQUIRE_ST("VMI-EVT-031",
+        VMI_REQUIRE_ST("VMI-EVT-043",
                        CALL2(t, VMI_HC_BLOCK, dl + 2000000000, 0, r), 0);
         rounds++;
     }
     VMI_REQUIRE("VMI-TMR-011", cases_pending(e) & BIT(12));
-    VMI_CHECK("VMI-EVT-031", rounds > 0 || vmi_conform_time(t) >= dl);
+    VMI_CHECK("VMI-EVT-043", rounds > 0 || vmi_conform_time(t) >= dl);
     if (!rounds) /* it expired before the first BLOCK: it returns at once */
         CALL2(t, VMI_HC_BLOCK, dl + 2000000000, 0, r);
     /* Observed pending: the clock must already be past the deadline. */
@@ -90,7 +90,7 @@ TEST(tmr_expiry_never_early_and_blocks_wake)
         now = vmi_conform_time(t);
     VMI_CHECK("VMI-TMR-008", now >= dl);
     VMI_CHECK("VMI-TMR-008", vmi_conform_time(t) >= dl);
-    VMI_CHECK_EQ("VMI-EVT-032", r[0], VMI_WAKE_EVENT);
+    VMI_CHECK_EQ("VMI-EVT-044", r[0], VMI_WAKE_EVENT);
 }
 
 TEST(tmr_never_early_exactly_at_deadline)
@@ -290,7 +290,7 @@ static const struct vmi_conform_test tests[] = {
     TMR(tmr_past_deadline_fires_at_once,
         "VMI-TMR-006 VMI-TMR-007 VMI-TMR-011 VMI-TMR-012", 0, 1),
     TMR(tmr_expiry_never_early_and_blocks_wake,
-        "VMI-TMR-008 VMI-TMR-011 VMI-EVT-031 VMI-EVT-032", 0, 1),
+        "VMI-TMR-008 VMI-TMR-011 VMI-EVT-043 VMI-EVT-044", 0, 1),
     TMR(tmr_never_early_exactly_at_deadline,
         "VMI-TMR-008 VMI-TMR-010 VMI-TMR-011", VMI_CONFORM_SIM, 1),
     TMR(tmr_rearm_replaces_earlier_arming, "VMI-TMR-005 VMI-TMR-015", 0, 1),

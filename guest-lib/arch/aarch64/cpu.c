@@ -75,3 +75,16 @@ void vmi__arch_pause(void)
 {
     __asm__ volatile("yield" ::: "memory");
 }
+
+uint64_t vmi__arch_irq_save(void)
+{
+    uint64_t daif;
+
+    __asm__ volatile("mrs %0, daif; msr daifset, #2" : "=r"(daif)::"memory");
+    return daif;
+}
+
+void vmi__arch_irq_restore(uint64_t state)
+{
+    __asm__ volatile("msr daif, %0" ::"r"(state) : "memory");
+}

@@ -41,3 +41,13 @@ void vmi__arch_tlb_flush_local(void)
 void vmi__arch_pause(void)
 {
 }
+
+uint64_t vmi__arch_irq_save(void)
+{
+    return 0;
+}
+
+void vmi__arch_irq_restore(uint64_t state)
+{
+    (void)state;
+}

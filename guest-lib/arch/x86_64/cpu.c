@@ -78,3 +78,17 @@ void vmi__arch_pause(void)
 {
     __asm__ volatile("pause" ::: "memory");
 }
+
+uint64_t vmi__arch_irq_save(void)
+{
+    uint64_t flags;
+
+    __asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+    return flags;
+}
+
+void vmi__arch_irq_restore(uint64_t state)
+{
+    if (state & (UINT64_C(1) << 9)) /* RFLAGS.IF */
+        __asm__ volatile("sti" ::: "memory");
+}
