@@ -45,9 +45,11 @@ uint64_t vmi_guest_event_take(struct vmi_guest_vcpu *v)
     /* Only the guest writes mask, so a plain read sees its latest value. */
     mask = *(volatile uint64_t *)&rec->mask;
     /*
-     * Clear the unmasked bits; masked ones stay pending for later.  __sync
-     * (a full barrier) rather than __atomic: on i386 GCC inlines the former
-     * as lock cmpxchg8b but calls libatomic for the latter.
+     * Take the unmasked bits with one fetch-and-clear before the caller
+     * handles any (VMI-EVT-050): a bit the host sets again meanwhile stays
+     * for the next take.  Masked ones stay pending for later.  __sync (a
+     * full barrier) rather than __atomic: on i386 GCC inlines the former as
+     * lock cmpxchg8b but calls libatomic for the latter.
      */
     old = __sync_fetch_and_and(&rec->pending, mask);
     return old & ~mask;
@@ -68,7 +70,8 @@ uint64_t vmi_guest_event_unmask(struct vmi_guest_vcpu *v, uint64_t bits)
     /*
      * The host raises no upcall for a bit that went pending while masked,
      * so re-read pending after the unmask.  The full-barrier AND orders the
-     * mask store before the pending load (store-load needs a full barrier).
+     * mask store before the pending load (store-load needs a full barrier;
+     * VMI-EVT-054, the guest's half of the host's VMI-EVT-051).
      * The load may tear on 32-bit CPUs; every bit is still one the host
      * set after the unmask or earlier, which is all the recheck needs.
      */

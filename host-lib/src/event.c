@@ -57,6 +57,19 @@ static void note_edge(struct vmi__ctx *c, uint32_t vcpu, uint64_t newly,
 /*
  * Set event `event` pending on `vcpu`: atomic OR into the record, or kept
  * host-side until a record is registered.  Locked.
+ *
+ * Ordering (VMI-EVT-051, VMI-EVT-052): the OR is a sequentially consistent
+ * read-modify-write and the mask is read after it, also sequentially
+ * consistent, so that the mask load cannot be performed before the pending
+ * store: with the guest's unmask, full barrier and re-read of pending
+ * (VMI-EVT-054) one of the two sides always sees the other's write.  The
+ * OR is also a release: every store the sending vCPU made before its
+ * EVENT_SEND (program order on this CPU, the trap included) and, through
+ * the VM lock that TIMER_ARM and vmi_host_timers_fire both take, every
+ * store a vCPU made before arming a timer is visible before the bit.  On
+ * x86-64 the locked OR is a full barrier; on aarch64 the compiler emits an
+ * acquire-release exclusive pair or an LSE LDSETAL, and the mask load is an
+ * LDAR, which may not pass the store-release before it.
  */
 void vmi__event_set(struct vmi__ctx *c, uint32_t vcpu, uint32_t event)
 {
@@ -69,8 +82,8 @@ void vmi__event_set(struct vmi__ctx *c, uint32_t vcpu, uint32_t event)
         vm->vcpus[vcpu].host_pending |= bit;
         return;
     }
-    old = __atomic_fetch_or(&r->pending, bit, __ATOMIC_ACQ_REL);
-    mask = __atomic_load_n(&r->mask, __ATOMIC_ACQUIRE);
+    old = __atomic_fetch_or(&r->pending, bit, __ATOMIC_SEQ_CST);
+    mask = __atomic_load_n(&r->mask, __ATOMIC_SEQ_CST);
     note_edge(c, vcpu, bit & ~old, mask);
 }
 
@@ -102,8 +115,9 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
     if (VMI__FAULT_IS(vm, EVENT_REGISTER_DROPS_PENDING))
         v->host_pending = 0;
     if (r && v->host_pending) {
-        old = __atomic_fetch_or(&r->pending, v->host_pending, __ATOMIC_ACQ_REL);
-        mask = __atomic_load_n(&r->mask, __ATOMIC_ACQUIRE);
+        /* As vmi__event_set (VMI-EVT-051). */
+        old = __atomic_fetch_or(&r->pending, v->host_pending, __ATOMIC_SEQ_CST);
+        mask = __atomic_load_n(&r->mask, __ATOMIC_SEQ_CST);
         note_edge(c, c->vcpu, v->host_pending & ~old, mask);
         v->host_pending = 0;
     }
