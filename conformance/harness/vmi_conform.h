@@ -136,6 +136,15 @@ struct vmi_conform_sim_hooks {
      * (an interrupt became deliverable) or VMI_WAKE_SPURIOUS.
      */
     void (*wake_in)(void *ctx, uint64_t ns, uint32_t reason);
+    /* From now on (on = 1) the embedder cannot give memory back. */
+    void (*fail_reclaim)(void *ctx, int on);
+    /*
+     * The platform's own mechanisms: vcpu < 0 resets the whole VM
+     * (vmi_host_reset; vCPU 0 goes on running the test); otherwise INIT
+     * (started = 0) or INIT-SIPI (started = 1) of that vCPU
+     * (vmi_host_vcpu_platform).  0 or a negative status.
+     */
+    int (*platform_reset)(void *ctx, int vcpu, int started);
 };
 #define VMI_CONFORM_STAT_RELEASED 0
 #define VMI_CONFORM_STAT_PINNED 1

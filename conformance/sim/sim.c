@@ -50,6 +50,7 @@ struct vmi_sim {
     uint32_t reads_since_call;
     uint8_t race_flags;
     uint64_t reject_dirty;
+    int fail_reclaim; /* k_fail_reclaim: ops->reclaim answers -1 */
     /* A wake only the embedder sees (k_wake_in): reason, host ns; or 0. */
     uint32_t wake_reason;
     uint64_t wake_ns;
@@ -142,6 +143,8 @@ static int h_reclaim(void *ctx, uint64_t gpa, uint64_t len)
     struct vmi_sim *s = ctx;
     uint64_t p;
 
+    if (s->fail_reclaim)
+        return -1;
     for (p = gpa / 4096; p < (gpa + len) / 4096; p++) {
         if (s->released[p])
             memset(s->ram + p * 4096, 0, 4096);
@@ -162,6 +165,15 @@ static int h_start_vcpu(void *ctx, uint32_t caller, uint32_t vcpu,
     s->start_seen[vcpu] = 1;
     s->started[vcpu] = 1;
     return 0;
+}
+
+static void h_stop_vcpu(void *ctx, uint32_t caller, uint32_t vcpu)
+{
+    struct vmi_sim *s = ctx;
+
+    (void)caller;
+    if (vcpu < s->vcpus)
+        s->started[vcpu] = 0;
 }
 
 static int h_flush_tlb(void *ctx, uint32_t caller, const uint64_t *vcpus,
@@ -288,6 +300,9 @@ static int64_t call(struct vmi_sim *s, uint64_t nr, const uint64_t *args,
     }
     if (c.action == VMI_HOST_SHUTDOWN)
         s->shutdown = 1;
+    /* VCPU_STOP: the caller is offline; the test's function just returns. */
+    if (c.action == VMI_HOST_STOP)
+        s->started[s->cur] = 0;
     rets[0] = c.rets[0];
     rets[1] = c.rets[1];
     return c.status;
@@ -567,6 +582,27 @@ static unsigned k_fire(void *ctx, uint64_t ns, unsigned budget)
     return vmi_host_timers_fire(s->vm, budget);
 }
 
+static void k_fail_reclaim(void *ctx, int on)
+{
+    ((struct vmi_sim *)ctx)->fail_reclaim = on;
+}
+
+/* The platform resets the VM (vCPU 0 runs on) or INITs/SIPIs one vCPU. */
+static int k_platform_reset(void *ctx, int vcpu, int started)
+{
+    struct vmi_sim *s = ctx;
+
+    if (vcpu < 0) {
+        for (uint32_t i = 1; i < s->vcpus; i++)
+            s->started[i] = 0;
+        return vmi_host_reset(s->vm);
+    }
+    if ((uint32_t)vcpu >= s->vcpus)
+        return -1;
+    s->started[vcpu] = started;
+    return vmi_host_vcpu_platform(s->vm, (uint32_t)vcpu, started);
+}
+
 static void k_wake_in(void *ctx, uint64_t ns, uint32_t reason)
 {
     struct vmi_sim *s = ctx;
@@ -638,6 +674,7 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->hops.release = h_release;
     s->hops.reclaim = h_reclaim;
     s->hops.start_vcpu = h_start_vcpu;
+    s->hops.stop_vcpu = h_stop_vcpu;
     s->hops.flush_tlb = h_flush_tlb;
     s->hops.violation = h_violation;
     s->hcfg.ops = &s->hops;
@@ -692,6 +729,8 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->hooks.fire = k_fire;
     s->hooks.reboot = k_reboot;
     s->hooks.wake_in = k_wake_in;
+    s->hooks.fail_reclaim = k_fail_reclaim;
+    s->hooks.platform_reset = k_platform_reset;
 
     s->be.name = "sim";
     s->be.ctx = s;

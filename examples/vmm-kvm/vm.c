@@ -245,6 +245,38 @@ static int get_sregs(struct vmm_vcpu *v, struct kvm_sregs *s)
     return ioctl(v->fd, KVM_GET_SREGS, s);
 }
 
+static void serve_flush_locked(struct vmm_vcpu *v);
+
+/*
+ * VMI_HC_RESET on `caller`: stop vCPU `vcpu` and wait until its thread has
+ * parked (out of KVM_RUN, waiting for a start), serving flushes aimed at
+ * the caller meanwhile so that a crossing TLB_FLUSH cannot deadlock.
+ */
+static void cb_stop_vcpu(void *ctx, uint32_t caller, uint32_t vcpu)
+{
+    struct vmm *vm = ctx;
+    struct vmm_vcpu *t;
+
+    if (vcpu >= vm->nvcpus || caller >= vm->nvcpus)
+        return;
+    t = &vm->vcpus[vcpu];
+    pthread_mutex_lock(&vm->lock);
+    if (!t->started) {
+        pthread_mutex_unlock(&vm->lock);
+        return;
+    }
+    t->stop_req = 1;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    kick_vcpu(t);
+    pthread_mutex_lock(&vm->lock);
+    while (t->stop_req && !vm->stop) {
+        serve_flush_locked(&vm->vcpus[caller]);
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    }
+    pthread_mutex_unlock(&vm->lock);
+}
+
 static int cb_start_vcpu(void *ctx, uint32_t caller, uint32_t vcpu,
                          const struct vmi_vcpu_start *st)
 {
@@ -391,6 +423,7 @@ static const struct vmi_host_ops host_ops = {
     .release = cb_release,
     .reclaim = cb_reclaim,
     .start_vcpu = cb_start_vcpu,
+    .stop_vcpu = cb_stop_vcpu,
     .flush_tlb = cb_flush_tlb,
     .violation = cb_violation,
     .timers_changed = cb_timers_changed,
@@ -1039,7 +1072,7 @@ static int service_locked(struct vmm_vcpu *v)
     struct vmm *vm = v->vm;
 
     for (;;) {
-        if (vm->stop)
+        if (vm->stop || v->stop_req)
             return 1;
         serve_flush_locked(v);
         if (vm->pause_req && !v->paused) {
@@ -1226,6 +1259,12 @@ static int hypercall(struct vmm_vcpu *v)
     }
     if (call.action == VMI_HOST_SHUTDOWN)
         return shutdown_vm(v);
+    if (call.action == VMI_HOST_STOP) { /* VCPU_STOP: park this thread */
+        pthread_mutex_lock(&vm->lock);
+        v->stop_req = 1;
+        pthread_mutex_unlock(&vm->lock);
+        return 1;
+    }
     if (call.action == VMI_HOST_BLOCK && block_wait(v, &call))
         return 1;
     /* The BLOCK wait may have rewritten sync regs (TLB flush): re-fetch. */
@@ -1406,6 +1445,7 @@ static void *vcpu_thread(void *arg)
     struct steal_clock sc = {.fd = -1};
 
     this_run = v->run;
+park:
     /* Parked until VCPU_START (vCPU 0 and restored vCPUs start at once). */
     pthread_mutex_lock(&vm->lock);
     for (;;) {
@@ -1472,6 +1512,20 @@ static void *vcpu_thread(void *arg)
 out:
     if (sc.fd >= 0)
         close(sc.fd);
+    sc.fd = -1;
+    /* Stopped (VCPU_STOP, or another vCPU's RESET): park until started. */
+    pthread_mutex_lock(&vm->lock);
+    if (v->stop_req && !vm->stop) {
+        v->stop_req = 0;
+        v->started = 0;
+        v->blocked = 0;
+        memset(v->irq_pending, 0, sizeof(v->irq_pending));
+        v->run->request_interrupt_window = 0;
+        pthread_cond_broadcast(&vm->cond);
+        pthread_mutex_unlock(&vm->lock);
+        goto park;
+    }
+    pthread_mutex_unlock(&vm->lock);
     v->last_rip = rip_of(v);
     return NULL;
 }

@@ -78,6 +78,7 @@ struct vmm_vcpu {
     /* Under vm->lock. */
     int started;       /* VCPU_START accepted (or vCPU 0) */
     int start_pending; /* start state waiting to be applied */
+    int stop_req;      /* VCPU_STOP, or RESET from another vCPU: park */
     int restore_pending;
     struct kvm_regs start_regs;
     struct kvm_sregs start_sregs;

@@ -131,6 +131,21 @@ int vmi_guest_probe(struct vmi_guest *g);
  * NULL) and g->features hold the granted mask.
  */
 int vmi_guest_negotiate(struct vmi_guest *g, uint64_t want, uint64_t *granted);
+/*
+ * VMI_HC_QUERY: the VM's lifecycle state (VMI_LIFECYCLE_*), agreed version
+ * (0 before negotiation) and granted features, for a kernel that did not
+ * negotiate itself (kexec, crash kernel, resume).  On success g->version
+ * and g->features take those values.  Any out pointer may be NULL.
+ */
+int vmi_guest_query(struct vmi_guest *g, uint32_t *lifecycle, uint32_t *version,
+                    uint64_t *features);
+/*
+ * VMI_HC_RESET: back to the INITIAL state (every record unregistered, every
+ * timer cancelled, every table unpinned, released memory given back, every
+ * other vCPU stopped).  On success g->version and g->features are 0; the
+ * caller's struct vmi_guest_vcpu bindings to records are stale.
+ */
+int vmi_guest_reset(struct vmi_guest *g);
 
 /* Raw hypercall through the chosen transport; returns the status. */
 int64_t vmi_guest_call(const struct vmi_guest *g, uint32_t nr,
@@ -238,6 +253,13 @@ int vmi_guest_block(const struct vmi_guest *g, uint64_t deadline_ns,
  */
 int vmi_guest_vcpu_start(const struct vmi_guest *g, uint32_t vcpu,
                          const struct vmi_vcpu_start *st);
+/*
+ * Take the calling vCPU offline (VMI_HC_VCPU_STOP): its records are
+ * unregistered and it runs again only at the entry state of a later
+ * VCPU_START.  Returns only on failure: the status (VMI_E_BUSY when it is
+ * the only running vCPU).
+ */
+int vmi_guest_vcpu_stop(const struct vmi_guest *g);
 
 /* ---- TLB ---------------------------------------------------------------- */
 

@@ -150,6 +150,37 @@ static uint64_t close_features(uint64_t want)
     return want;
 }
 
+int vmi_guest_query(struct vmi_guest *g, uint32_t *lifecycle, uint32_t *version,
+                    uint64_t *features)
+{
+    uint64_t rets[VMI_HC_MAX_RETS];
+    int64_t st;
+
+    st = vmi__call5(g, VMI_HC_QUERY, 0, 0, 0, 0, 0, rets);
+    if (st)
+        return (int)st;
+    g->version = (uint32_t)rets[0];
+    g->features = rets[1];
+    if (lifecycle)
+        *lifecycle = (uint32_t)(rets[0] >> 32);
+    if (version)
+        *version = g->version;
+    if (features)
+        *features = g->features;
+    return 0;
+}
+
+int vmi_guest_reset(struct vmi_guest *g)
+{
+    int64_t st = vmi__call5(g, VMI_HC_RESET, 0, 0, 0, 0, 0, 0);
+
+    if (st == 0) {
+        g->version = 0;
+        g->features = 0;
+    }
+    return (int)st;
+}
+
 int vmi_guest_negotiate(struct vmi_guest *g, uint64_t want, uint64_t *granted)
 {
     uint64_t rets[VMI_HC_MAX_RETS];

@@ -2,6 +2,11 @@
 /* vcpu.c: starting secondary vCPUs. */
 #include "internal.h"
 
+int vmi_guest_vcpu_stop(const struct vmi_guest *g)
+{
+    return (int)vmi__call5(g, VMI_HC_VCPU_STOP, 0, 0, 0, 0, 0, 0);
+}
+
 int vmi_guest_vcpu_start(const struct vmi_guest *g, uint32_t vcpu,
                          const struct vmi_vcpu_start *st)
 {

@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (vmi_host_hypercall(vm, vcpu, &c) != 0)
                 abort();
             if (c.status > 0 || c.status < -(int64_t)VMI_E_VERSION ||
-                c.action > VMI_HOST_SHUTDOWN)
+                c.action > VMI_HOST_STOP)
                 abort();
             /* Only a status the call's Statuses row lists (VMI-STS-008). */
             if (c.status < 0 &&

@@ -105,6 +105,14 @@ static int fz_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
     return 0;
 }
 
+static void fz_stop(void *ctx, uint32_t caller, uint32_t vcpu)
+{
+    (void)ctx;
+    /* RESET never asks to stop its own caller. */
+    if (caller >= FZ_VCPUS || vcpu >= FZ_VCPUS || caller == vcpu)
+        abort();
+}
+
 static void fz_violation(void *ctx, uint32_t vcpu, const char *clause,
                          const char *what)
 {
@@ -124,6 +132,7 @@ static const struct vmi_host_ops fz_ops = {
     .start_vcpu = fz_start,
     .flush_tlb = fz_flush,
     .violation = fz_violation,
+    .stop_vcpu = fz_stop,
 };
 
 static struct vmi_host_vm *fz_vm(struct fz_host *h)

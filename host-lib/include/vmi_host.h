@@ -112,6 +112,16 @@ struct vmi_host_ops {
      * vmi_host_next_deadline().  May be NULL (the embedder polls).
      */
     void (*timers_changed)(void *ctx);
+    /*
+     * VMI_HC_RESET from `caller`: stop vCPU `vcpu` before returning; it
+     * must not run guest code again until start_vcpu starts it (or the
+     * platform's INIT/SIPI does: vmi_host_vcpu_platform).  Called with no
+     * host-lib lock held.  May be NULL only for an embedder that cannot
+     * stop vCPUs: host-lib then answers VMI_HC_RESET and VMI_HC_VCPU_STOP
+     * with VMI_E_NOSYS (it does not conform), and never returns
+     * VMI_HOST_STOP.
+     */
+    void (*stop_vcpu)(void *ctx, uint32_t caller, uint32_t vcpu);
 };
 
 /* Per-VM configuration, copied by vmi_host_vm_create. */
@@ -152,6 +162,8 @@ enum vmi_host_action {
     VMI_HOST_RESUME = 0,   /* write status and results, resume the vCPU */
     VMI_HOST_BLOCK = 1,    /* sleep until kick or deadline (see below) */
     VMI_HOST_SHUTDOWN = 2, /* the VM ended: see vmi_host_shutdown_info */
+    VMI_HOST_STOP = 3,     /* VCPU_STOP: the calling vCPU stopped; run it
+                            * again only when start_vcpu starts it */
 };
 
 /*
@@ -230,6 +242,22 @@ VMI_HOST_API int vmi_host_block_check(struct vmi_host_vm *vm, uint32_t vcpu,
 VMI_HOST_API int vmi_host_block_end(struct vmi_host_vm *vm, uint32_t vcpu,
                                     uint32_t reason,
                                     struct vmi_host_call *call);
+/*
+ * An architectural reset of the whole VM (triple fault turned into a
+ * reset, port 0xCF9, ACPI, a watchdog): the effects of VMI_HC_RESET
+ * (VMI-VER-042) with vCPU 0 the one running afterwards; the embedder resets
+ * the vCPUs themselves.  No callback but reclaim and timers_changed.
+ * Returns 0, or -VMI_E_LIMIT when ops->reclaim failed (the rest is reset).
+ */
+VMI_HOST_API int vmi_host_reset(struct vmi_host_vm *vm);
+/*
+ * The platform's own mechanism started (started = 1: SIPI, PSCI CPU_ON) or
+ * stopped (started = 0: INIT) vCPU `vcpu` (VMI-CPU-018..020): host-lib
+ * counts it as started, or forgets its records as VMI_HC_VCPU_STOP does.
+ * 0, or -VMI_E_INVAL for a bad vm or vcpu.
+ */
+VMI_HOST_API int vmi_host_vcpu_platform(struct vmi_host_vm *vm, uint32_t vcpu,
+                                        int started);
 /*
  * Restart the BLOCK of `vcpu` (VMI-EVT-047), to deliver an NMI or to pause
  * or save the VM: host-lib forgets the suspension, and the embedder resumes

@@ -23,6 +23,9 @@
 #define HANDLER_PT_UNPIN vmi__hc_pt_unpin
 #define HANDLER_MEM_RELEASE vmi__hc_mem_release
 #define HANDLER_MEM_RECLAIM vmi__hc_mem_reclaim
+#define HANDLER_QUERY vmi__hc_query
+#define HANDLER_RESET vmi__hc_reset
+#define HANDLER_VCPU_STOP vmi__hc_vcpu_stop
 
 /*
  * Numbers are (area << 8) | index; the table is indexed by
@@ -156,9 +159,10 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
      * A vCPU that completes a call is running, however it was started (an
      * embedder that runs a vCPU without VCPU_START): record it, so that
      * the saved state never shows a vCPU in BLOCK that was never started
-     * (VMI-SAV-028).  A refused call changes nothing (VMI-STS-004).
+     * (VMI-SAV-028).  A refused call changes nothing (VMI-STS-004), and a
+     * vCPU that VCPU_STOP just stopped is not running.
      */
-    if (!status)
+    if (!status && call->action != VMI_HOST_STOP)
         vm->vcpus[vcpu].started = 1;
     /* On the vCPU's own thread, outside guest code: keep its record valid. */
     vmi__clock_refresh(vm, vcpu);

@@ -108,6 +108,17 @@ static const struct fault faults[] = {
      VMI__CL_STL_CUMULATIVE},
     {VMI__FAULT_BLOCK_DEAF_TO_INTERRUPTS, "block-deaf-to-interrupts",
      VMI__CL_EVT_BLOCK_INTERRUPT},
+    {VMI__FAULT_QUERY_FORGETS_FEATURES, "query-forgets-features",
+     VMI__CL_VER_QUERY},
+    {VMI__FAULT_RESET_KEEPS_RECORDS, "reset-keeps-records", VMI__CL_VER_RESET},
+    {VMI__FAULT_VCPU_STOP_KEEPS_RECORDS, "vcpu-stop-keeps-records",
+     VMI__CL_CPU_STOP},
+    {VMI__FAULT_RESET_IGNORES_RECLAIM_FAILURE, "reset-ignores-reclaim-failure",
+     VMI__CL_VER_RESET_LIMIT},
+    {VMI__FAULT_PLATFORM_RESET_IGNORED, "platform-reset-ignored",
+     VMI__CL_VER_PLATFORM_RESET},
+    {VMI__FAULT_INIT_KEEPS_RECORDS, "init-keeps-records",
+     VMI__CL_CPU_PLATFORM_STOP},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

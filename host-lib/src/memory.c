@@ -124,6 +124,13 @@ static int64_t reclaim(struct vmi_host_vm *vm, uint64_t gpa, uint64_t end)
     return 0;
 }
 
+/* Reclaim [gpa, end) for RESET; mem_lock and the VM lock held. */
+int64_t vmi__mem_reclaim_range(struct vmi_host_vm *vm, uint64_t gpa,
+                               uint64_t end)
+{
+    return reclaim(vm, gpa, end);
+}
+
 /* MEM_RELEASE (rel = 1) and MEM_RECLAIM (rel = 0). */
 static int64_t mem_call(struct vmi__ctx *c, int rel)
 {

@@ -331,8 +331,6 @@ static const char *parse_vcpu(struct vmi_host_vm *vm, const uint8_t *p,
         return "vCPU records out of order, duplicate or out of range";
     if (flags & ~known)
         return "unknown vCPU flags";
-    if (i == 0 && !(flags & VMI_SAVE_VCPU_STARTED))
-        return "vCPU 0 not started";
     if (get32(p + O(vmi_save_vcpu, reserved0)))
         return "vCPU reserved field is not zero";
     v->clock_gpa = get64(p + O(vmi_save_vcpu, clock_gpa));
@@ -473,7 +471,17 @@ static const char *consistent(struct vmi_host_vm *vm, struct staged *s)
 {
     const uint64_t f = s->features;
     uint64_t missing = 0;
+    uint32_t running = 0;
     int unmet;
+
+    /*
+     * Some vCPU runs: VCPU_STOP refuses the last running one and RESET
+     * keeps its caller (vCPU 0 itself may be stopped, though).
+     */
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++)
+        running += s->vcpus[i].started;
+    if (!running && s->lifecycle != VMI_LIFECYCLE_SHUTDOWN)
+        return reject(s, "no vCPU started: a VM always has a running vCPU");
 
     /* VMI-SAV-031: NEGOTIATE is what sets the version and the features. */
     if (!VMI__FAULT_IS(vm, RESTORE_ACCEPTS_LIFECYCLE_MISMATCH)) {

@@ -213,6 +213,8 @@ void vmi__ctx_init(struct vmi__ctx *c, struct vmi_host_vm *vm, uint32_t vcpu,
     c->vcpu = vcpu;
     c->call = call;
     c->kick_used = 0;
+    for (uint32_t w = 0; w < VMI__KICK_WORDS; w++)
+        c->stop[w] = 0;
     c->timers_changed = 0;
     c->clause = NULL;
     c->what = NULL;
@@ -242,6 +244,16 @@ void vmi__ctx_finish(struct vmi__ctx *c)
 
     if (c->clause && vm->cfg.strict && vm->ops->violation)
         vm->ops->violation(vm->ctx, c->vcpu, c->clause, c->what);
+    /* RESET: the other vCPUs stop before the call returns. */
+    for (uint32_t w = 0; w < VMI__KICK_WORDS; w++) {
+        uint64_t bits = c->stop[w];
+
+        while (bits) {
+            uint32_t b = (uint32_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            vm->ops->stop_vcpu(vm->ctx, c->vcpu, w * 64 + b);
+        }
+    }
     while (c->kick_used) {
         uint32_t w = (uint32_t)__builtin_ctz(c->kick_used);
         uint64_t bits = c->kick[w];

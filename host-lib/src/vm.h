@@ -80,6 +80,12 @@ enum vmi__fault {
     VMI__FAULT_RECORD_NOT_REFRESHED,
     VMI__FAULT_STEAL_RESET_ON_REGISTER,
     VMI__FAULT_BLOCK_DEAF_TO_INTERRUPTS,
+    VMI__FAULT_QUERY_FORGETS_FEATURES,
+    VMI__FAULT_RESET_KEEPS_RECORDS,
+    VMI__FAULT_VCPU_STOP_KEEPS_RECORDS,
+    VMI__FAULT_RESET_IGNORES_RECLAIM_FAILURE,
+    VMI__FAULT_PLATFORM_RESET_IGNORED,
+    VMI__FAULT_INIT_KEEPS_RECORDS,
     VMI__FAULT_COUNT
 };
 
@@ -187,6 +193,7 @@ struct vmi__ctx {
     struct vmi_host_call *call;
     uint32_t kick_used; /* bit w: kick[w] is valid */
     uint64_t kick[VMI__KICK_WORDS];
+    uint64_t stop[VMI__KICK_WORDS]; /* vCPUs to stop (ops->stop_vcpu) */
     int timers_changed;
     const char *clause; /* strict-mode report, if any */
     const char *what;
@@ -271,6 +278,11 @@ int64_t vmi__hc_pt_pin(struct vmi__ctx *c);
 int64_t vmi__hc_pt_unpin(struct vmi__ctx *c);
 int64_t vmi__hc_mem_release(struct vmi__ctx *c);
 int64_t vmi__hc_mem_reclaim(struct vmi__ctx *c);
+int64_t vmi__hc_query(struct vmi__ctx *c);
+int64_t vmi__hc_reset(struct vmi__ctx *c);
+int64_t vmi__hc_vcpu_stop(struct vmi__ctx *c);
+int64_t vmi__mem_reclaim_range(struct vmi_host_vm *vm, uint64_t gpa,
+                               uint64_t end);
 
 /* Little-endian helpers (save.c and shared records). */
 static inline uint64_t vmi__min64(uint64_t a, uint64_t b)

@@ -82,6 +82,15 @@ static int f_reclaim(void *ctx, uint64_t gpa, uint64_t len)
     return 0;
 }
 
+static void f_stop(void *ctx, uint32_t caller, uint32_t vcpu)
+{
+    struct fake_host *f = ctx;
+
+    (void)caller;
+    f->stop_calls++;
+    f->stopped[vcpu / 64] |= UINT64_C(1) << (vcpu % 64);
+}
+
 static int f_start(void *ctx, uint32_t caller, uint32_t vcpu,
                    const struct vmi_vcpu_start *st)
 {
@@ -145,6 +154,7 @@ const struct vmi_host_ops fake_ops = {
     .flush_tlb = f_flush,
     .violation = f_violation,
     .timers_changed = f_timers_changed,
+    .stop_vcpu = f_stop,
 };
 
 void fake_init(struct fake_host *f)

@@ -35,6 +35,8 @@ struct fake_host {
     uint32_t violations;
     char last_clause[32];
     uint32_t timers_changed;
+    uint32_t stop_calls;
+    uint64_t stopped[VMI_HOST_MAX_VCPUS / 64]; /* vCPUs stop_vcpu named */
     /* Failure injection for the callbacks. */
     int fail_release, fail_reclaim, fail_start, fail_flush;
 };

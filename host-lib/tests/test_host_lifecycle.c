@@ -191,9 +191,108 @@ static void test_no_timer_fires_after_shutdown(void **state)
     assert_int_equal(vmi_host_timers_fire(x->vm, 10), 0);
 }
 
+/* QUERY in each state; RESET back to INITIAL, stopping the others. */
+static void test_query_and_reset(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+    struct vmi_host_stats st;
+    struct vmi_mem_extent *e = fake_gpa(&x->f, 0x8000);
+    uint64_t *pt = fake_gpa(&x->f, 0x10000);
+
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_QUERY, 0, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.rets[0], (uint64_t)VMI_LIFECYCLE_INITIAL << 32);
+    assert_int_equal(c.rets[1], 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_QUERY, 1, 0, 0, 0, 0, NULL),
+                     -VMI_E_INVAL);
+    assert_int_equal(NEG(x->vm, VMI_SPEC_VERSION, VMI_F_ALL_1_0, NULL), 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_QUERY, 0, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.rets[0], ((uint64_t)VMI_LIFECYCLE_NEGOTIATED << 32) |
+                                    VMI_VERSION(1, 0));
+    assert_int_equal(c.rets[1], VMI_F_ALL_1_0);
+    /* Something of everything: vCPUs 1 and 2, a timer, a pin, a release. */
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 2, 0x5000, 0, 0, 0, NULL), 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_TIMER_ARM, 1, UINT64_C(1) << 60,
+                               0, 1, 0, NULL),
+                     0);
+    memset(pt, 0, 4096);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_PT_PIN, 0x10000, 1, 0, 0, 0, NULL), 0);
+    e->gpa = 0x20000;
+    e->pages = 2;
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_MEM_RELEASE, 0x8000, 1, 0, 0, 0, NULL), 0);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_RESET, 1, 0, 0, 0, 0, NULL),
+                     -VMI_E_INVAL);
+    x->f.reclaim_calls = 0;
+    /* RESET from vCPU 1: vCPUs 0 and 2 stop, vCPU 3 never ran. */
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_RESET, 0, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.action, VMI_HOST_RESUME);
+    assert_int_equal(x->f.stop_calls, 2);
+    assert_int_equal(x->f.stopped[0], UINT64_C(0x5));
+    assert_int_equal(x->f.reclaim_calls, 1);
+    vmi_host_get_stats(x->vm, &st);
+    assert_int_equal(st.released_pages, 0);
+    assert_int_equal(st.pinned_tables, 0);
+    assert_int_equal(st.armed_timers, 0);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_QUERY, 0, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.rets[0], (uint64_t)VMI_LIFECYCLE_INITIAL << 32);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_TIME_READ, 0, 0, 0, 0, 0, NULL),
+                     -VMI_E_STATE);
+    /* A new agreement; vCPU 0 is stopped and may be started again. */
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_ALL_1_0, 0, 0, 0, NULL),
+                     0);
+    assert_int_equal(
+        fake_call(x->vm, 1, VMI_HC_VCPU_START, 0, 0x5000, 0, 0, 0, NULL), 0);
+}
+
+static void test_vcpu_stop(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_call c;
+
+    /* The only running vCPU cannot stop. */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_VCPU_STOP, 0, 0, 0, 0, 0, NULL),
+                     -VMI_E_BUSY);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_VCPU_STOP, 1, 0, 0, 0, 0, NULL),
+                     -VMI_E_INVAL);
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_VCPU_STOP, 0, 0, 0, 0, 0, &c),
+                     0);
+    assert_int_equal(c.action, VMI_HOST_STOP);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+    /* The platform's INIT and SIPI (VMI-CPU-018..020). */
+    assert_int_equal(vmi_host_vcpu_platform(x->vm, 1, 0), 0);
+    assert_int_equal(vmi_host_vcpu_platform(x->vm, 2, 1), 0);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 2, 0x5000, 0, 0, 0, NULL),
+        -VMI_E_BUSY);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+    assert_int_equal(vmi_host_vcpu_platform(x->vm, 99, 0), -VMI_E_INVAL);
+    assert_int_equal(vmi_host_vcpu_platform(NULL, 0, 0), -VMI_E_INVAL);
+    /* The architectural reset of the whole VM. */
+    assert_int_equal(vmi_host_reset(x->vm), 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_QUERY, 0, 0, 0, 0, 0, &c), 0);
+    assert_int_equal(c.rets[0], (uint64_t)VMI_LIFECYCLE_INITIAL << 32);
+    assert_int_equal(vmi_host_reset(NULL), -VMI_E_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_query_and_reset, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_vcpu_stop, fake_setup_ready,
+                                        fake_teardown),
         cmocka_unit_test_setup_teardown(
             test_negotiate_grants_requested_and_offered, fake_setup,
             fake_teardown),

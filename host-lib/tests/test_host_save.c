@@ -350,7 +350,6 @@ static void test_restore_rejects_each_bad_field(void **state)
         {"vcpu id range", VMI_SAVE_SECTION_VCPU, 240 + C(vcpu), 4, 4,
          -VMI_E_INVAL},
         {"vcpu flags", VMI_SAVE_SECTION_VCPU, C(flags), 4, 5, -VMI_E_INVAL},
-        {"vcpu0 stopped", VMI_SAVE_SECTION_VCPU, C(flags), 4, 0, -VMI_E_INVAL},
         {"clock misaligned", VMI_SAVE_SECTION_VCPU, C(clock_gpa), 8, CLK + 8,
          -VMI_E_INVAL},
         {"clock outside RAM", VMI_SAVE_SECTION_VCPU, C(clock_gpa), 8,
@@ -417,6 +416,41 @@ static void test_restore_rejects_each_bad_field(void **state)
         free(b);
     }
     /* The unmodified blob is fine. */
+    assert_int_equal(vmi_host_restore(vm2, a, len, NULL, 0), 0);
+    vmi_host_vm_destroy(vm2);
+    free(a);
+}
+
+/*
+ * vCPU 0 may be stopped (VCPU_STOP, or a RESET from another vCPU) while
+ * another runs; a VM with no running vCPU at all is no state a run reaches.
+ */
+static void test_restore_needs_a_running_vcpu(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_host_vm *vm2 = fresh(&x->f);
+    const uint32_t stopped = 0;
+    size_t len, at;
+    uint8_t *a;
+
+    /* A fresh VM: only vCPU 0 runs.  Stop it in the blob: refused. */
+    a = fake_save(x->vm, &len);
+    at = section(a, len, VMI_SAVE_SECTION_VCPU) +
+         offsetof(struct vmi_save_vcpu, flags);
+    memcpy(a + at, &stopped, 4);
+    fix_crc(a, len);
+    expect_bad(vm2, a, len, -VMI_E_INVAL);
+    free(a);
+    /* vCPU 1 started, then vCPU 0 stopped: accepted. */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_ALL_1_0, 0, 0, 0, NULL),
+                     0);
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_VCPU_STOP, 0, 0, 0, 0, 0, NULL),
+                     0);
+    a = fake_save(x->vm, &len);
     assert_int_equal(vmi_host_restore(vm2, a, len, NULL, 0), 0);
     vmi_host_vm_destroy(vm2);
     free(a);
@@ -502,6 +536,8 @@ int main(void)
         T(test_save_small_buffer_is_limit),
         T(test_restore_rejects_every_truncation),
         T(test_restore_rejects_each_bad_field),
+        cmocka_unit_test_setup_teardown(test_restore_needs_a_running_vcpu,
+                                        fake_setup, fake_teardown),
         T(test_restore_rejects_every_flipped_byte_without_crc),
         T(test_restore_flipped_byte_with_crc_is_safe),
     };

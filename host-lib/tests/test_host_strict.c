@@ -441,6 +441,82 @@ static int sc_block_deaf_to_interrupts(struct fake_fx *x)
            c.rets[0] != VMI_WAKE_INTERRUPT;
 }
 
+static int sc_query_forgets_features(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(hc(x, VMI_HC_QUERY, 0, 0, 0, 0, &c), 0);
+    return c.rets[1] != VMI_F_ALL_1_0;
+}
+
+static int sc_reset_keeps_records(struct fake_fx *x)
+{
+    struct vmi_event_record *r;
+
+    ready(x, VMI_F_ALL_1_0);
+    r = evrec(x, 0);
+    assert_int_equal(hc(x, VMI_HC_RESET, 0, 0, 0, 0, NULL), 0);
+    ready(x, VMI_F_ALL_1_0);
+    /* The old record is not registered: the event stays host-side. */
+    assert_int_equal(hc(x, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL), 0);
+    return r->pending != 0;
+}
+
+static int sc_vcpu_stop_keeps_records(struct fake_fx *x)
+{
+    struct vmi_event_record *r;
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    assert_int_equal(hc(x, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, NULL), 0);
+    r = evrec(x, 1);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_VCPU_STOP, 0, 0, 0, 0, 0, &c),
+                     0);
+    assert_int_equal(c.action, VMI_HOST_STOP);
+    assert_int_equal(hc(x, VMI_HC_EVENT_SEND, 0, 2, 3, 0, NULL), 0);
+    return r->pending != 0;
+}
+
+static int sc_reset_ignores_reclaim_failure(struct fake_fx *x)
+{
+    struct vmi_mem_extent *e = fake_gpa(&x->f, 0x8000);
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    e->gpa = 0x20000;
+    e->pages = 1;
+    assert_int_equal(hc(x, VMI_HC_MEM_RELEASE, 0x8000, 1, 0, 0, NULL), 0);
+    x->f.fail_reclaim = 1;
+    (void)hc(x, VMI_HC_RESET, 0, 0, 0, 0, NULL);
+    x->f.fail_reclaim = 0;
+    assert_int_equal(hc(x, VMI_HC_QUERY, 0, 0, 0, 0, &c), 0);
+    return (c.rets[0] >> 32) != VMI_LIFECYCLE_NEGOTIATED;
+}
+
+static int sc_platform_reset_ignored(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(vmi_host_reset(x->vm), 0);
+    assert_int_equal(hc(x, VMI_HC_QUERY, 0, 0, 0, 0, &c), 0);
+    return (c.rets[0] >> 32) != VMI_LIFECYCLE_INITIAL;
+}
+
+static int sc_init_keeps_records(struct fake_fx *x)
+{
+    struct vmi_event_record *r;
+
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(vmi_host_vcpu_platform(x->vm, 1, 1), 0);
+    r = evrec(x, 1);
+    assert_int_equal(vmi_host_vcpu_platform(x->vm, 1, 0), 0);
+    assert_int_equal(hc(x, VMI_HC_EVENT_SEND, 0, 2, 3, 0, NULL), 0);
+    return r->pending != 0;
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -721,6 +797,12 @@ static const struct {
     {"record-not-refreshed", sc_record_not_refreshed},
     {"steal-reset-on-register", sc_steal_reset_on_register},
     {"block-deaf-to-interrupts", sc_block_deaf_to_interrupts},
+    {"query-forgets-features", sc_query_forgets_features},
+    {"reset-keeps-records", sc_reset_keeps_records},
+    {"vcpu-stop-keeps-records", sc_vcpu_stop_keeps_records},
+    {"reset-ignores-reclaim-failure", sc_reset_ignores_reclaim_failure},
+    {"platform-reset-ignored", sc_platform_reset_ignored},
+    {"init-keeps-records", sc_init_keeps_records},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

@@ -48,6 +48,20 @@
  */
 #define VMI_HC_NEGOTIATE                0x0001u
 /*
+ * Reports the VM's lifecycle state, agreed version and granted features (for a
+ * kernel that did not negotiate them itself: kexec, kdump, resume). Args:
+ * flags: Reserved, zero. Results: state: Bits 31-0: the agreed version, (major
+ * << 16) | minor, 0 before negotiation; bits 63-32: the VMI_LIFECYCLE_* state.;
+ * features: The features granted; 0 before negotiation.
+ */
+#define VMI_HC_QUERY                    0x0002u
+/*
+ * Returns the VM to the INITIAL state: every record unregistered, every timer
+ * cancelled, every table unpinned, released memory given back, every other vCPU
+ * stopped. Args: flags: Reserved, zero. Results: none
+ */
+#define VMI_HC_RESET                    0x0003u
+/*
  * Writes bytes to the debug console. Args: buf_gpa: Guest-physical address of
  * the bytes.; len: Number of bytes, at most LIMITS.ECX. Results: written: Bytes
  * accepted; fewer than len only with VMI_E_AGAIN (rate limit).
@@ -123,6 +137,12 @@
  */
 #define VMI_HC_VCPU_START               0x0500u
 /*
+ * Stops the calling vCPU (CPU offline): its records unregistered, its kept
+ * events dropped; it runs again only when VMI_HC_VCPU_START starts it. Does not
+ * return on success. Args: flags: Reserved, zero. Results: none
+ */
+#define VMI_HC_VCPU_STOP                0x0501u
+/*
  * Flushes guest-virtual translations on a set of vCPUs; complete when the call
  * returns. Args: vcpu_base: First vCPU id of the bank, a multiple of 64.;
  * vcpu_mask: Bit n selects vCPU vcpu_base + n.; ranges_gpa: Guest-physical
@@ -177,6 +197,8 @@
 #define VMI_HC_COMMON_STATUSES          ((UINT32_C(1) << VMI_E_NOSYS) | (UINT32_C(1) << VMI_E_PERM) | (UINT32_C(1) << VMI_E_STATE) | (UINT32_C(1) << VMI_E_NOTSUP))
 #define VMI_HC_NOP_STATUSES             (UINT32_C(0))
 #define VMI_HC_NEGOTIATE_STATUSES       ((UINT32_C(1) << VMI_E_STATE) | (UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_VERSION))
+#define VMI_HC_QUERY_STATUSES           ((UINT32_C(1) << VMI_E_INVAL))
+#define VMI_HC_RESET_STATUSES           ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_LIMIT))
 #define VMI_HC_CONSOLE_WRITE_STATUSES   ((UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_AGAIN))
 #define VMI_HC_SHUTDOWN_STATUSES        ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_RANGE))
 #define VMI_HC_CLOCK_REGISTER_STATUSES  ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT))
@@ -188,6 +210,7 @@
 #define VMI_HC_EVENT_SEND_STATUSES      ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_RANGE))
 #define VMI_HC_BLOCK_STATUSES           ((UINT32_C(1) << VMI_E_STATE) | (UINT32_C(1) << VMI_E_INVAL))
 #define VMI_HC_VCPU_START_STATUSES      ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT))
+#define VMI_HC_VCPU_STOP_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_BUSY))
 #define VMI_HC_TLB_FLUSH_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_LIMIT))
 #define VMI_HC_PT_UPDATE_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_NOENT) | (UINT32_C(1) << VMI_E_AGAIN))
 #define VMI_HC_PT_PIN_STATUSES          ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT))
@@ -201,6 +224,8 @@
 #define VMI_HC_STATUSES(nr)                     \
     ((nr) == VMI_HC_NOP ? VMI_HC_NOP_STATUSES : \
      (nr) == VMI_HC_NEGOTIATE ? VMI_HC_NEGOTIATE_STATUSES : \
+     (nr) == VMI_HC_QUERY ? VMI_HC_QUERY_STATUSES : \
+     (nr) == VMI_HC_RESET ? VMI_HC_RESET_STATUSES : \
      (nr) == VMI_HC_CONSOLE_WRITE ? VMI_HC_CONSOLE_WRITE_STATUSES : \
      (nr) == VMI_HC_SHUTDOWN ? VMI_HC_SHUTDOWN_STATUSES : \
      (nr) == VMI_HC_CLOCK_REGISTER ? VMI_HC_CLOCK_REGISTER_STATUSES : \
@@ -212,6 +237,7 @@
      (nr) == VMI_HC_EVENT_SEND ? VMI_HC_EVENT_SEND_STATUSES : \
      (nr) == VMI_HC_BLOCK ? VMI_HC_BLOCK_STATUSES : \
      (nr) == VMI_HC_VCPU_START ? VMI_HC_VCPU_START_STATUSES : \
+     (nr) == VMI_HC_VCPU_STOP ? VMI_HC_VCPU_STOP_STATUSES : \
      (nr) == VMI_HC_TLB_FLUSH ? VMI_HC_TLB_FLUSH_STATUSES : \
      (nr) == VMI_HC_PT_UPDATE ? VMI_HC_PT_UPDATE_STATUSES : \
      (nr) == VMI_HC_PT_PIN ? VMI_HC_PT_PIN_STATUSES : \
@@ -227,6 +253,8 @@
 #define VMI_HC_LIST(X)                          \
     X(NOP, 0x0000u, VMI_PRIV_ANY, 1, UINT64_C(0), 0, 0)                        \
     X(NEGOTIATE, 0x0001u, VMI_PRIV_KERNEL, 1, UINT64_C(0), 2, 2)               \
+    X(QUERY, 0x0002u, VMI_PRIV_KERNEL, 1, UINT64_C(0), 1, 2)                   \
+    X(RESET, 0x0003u, VMI_PRIV_KERNEL, 1, UINT64_C(0), 1, 0)                   \
     X(CONSOLE_WRITE, 0x0100u, VMI_PRIV_KERNEL, 1, UINT64_C(0), 2, 1)           \
     X(SHUTDOWN, 0x0101u, VMI_PRIV_KERNEL, 1, UINT64_C(0), 2, 0)                \
     X(CLOCK_REGISTER, 0x0200u, VMI_PRIV_KERNEL, 0, VMI_F_CLOCK, 2, 0)          \
@@ -238,6 +266,7 @@
     X(EVENT_SEND, 0x0401u, VMI_PRIV_KERNEL, 0, VMI_F_EVENTS, 4, 0)             \
     X(BLOCK, 0x0402u, VMI_PRIV_KERNEL, 0, VMI_F_EVENTS, 2, 1)                  \
     X(VCPU_START, 0x0500u, VMI_PRIV_KERNEL, 0, VMI_F_VCPU, 2, 0)               \
+    X(VCPU_STOP, 0x0501u, VMI_PRIV_KERNEL, 0, VMI_F_VCPU, 1, 0)                \
     X(TLB_FLUSH, 0x0600u, VMI_PRIV_KERNEL, 0, VMI_F_TLB, 5, 0)                 \
     X(PT_UPDATE, 0x0700u, VMI_PRIV_KERNEL, 0, VMI_F_PT, 4, 1)                  \
     X(PT_PIN, 0x0701u, VMI_PRIV_KERNEL, 0, VMI_F_PT, 3, 1)                     \
@@ -245,6 +274,6 @@
     X(MEM_RELEASE, 0x0800u, VMI_PRIV_KERNEL, 0, VMI_F_MEM, 4, 1)               \
     X(MEM_RECLAIM, 0x0801u, VMI_PRIV_KERNEL, 0, VMI_F_MEM, 4, 1)
 /* Hypercalls defined. */
-#define VMI_HC_COUNT                    19u
+#define VMI_HC_COUNT                    22u
 
 #endif /* VMI_HYPERCALL_H */

@@ -16,21 +16,42 @@ TEST(ver_calls_before_negotiation_return_state)
         VMI_HC_EVENT_SEND,     VMI_HC_BLOCK,        VMI_HC_VCPU_START,
         VMI_HC_TLB_FLUSH,      VMI_HC_PT_UPDATE,    VMI_HC_PT_PIN,
         VMI_HC_PT_UNPIN,       VMI_HC_MEM_RELEASE,  VMI_HC_MEM_RECLAIM,
+        VMI_HC_VCPU_STOP,
     };
     char *msg = vmi_conform_alloc(t, 8, 8);
     uint64_t r[2];
     uint32_t i;
 
     for (i = 0; i < COUNT_OF(gated); i++)
-        VMI_CHECK_ST("VMI-VER-003", CALL0(t, gated[i], NULL), -VMI_E_STATE);
-    VMI_CHECK_ST("VMI-VER-003", CALL0(t, VMI_HC_NOP, NULL), 0);
+        VMI_CHECK_ST("VMI-VER-036", CALL0(t, gated[i], NULL), -VMI_E_STATE);
+    VMI_CHECK_ST("VMI-VER-036", CALL0(t, VMI_HC_NOP, NULL), 0);
     msg[0] = '.';
-    VMI_CHECK_ST("VMI-VER-003",
+    VMI_CHECK_ST("VMI-VER-036",
                  CALL2(t, VMI_HC_CONSOLE_WRITE, vmi_conform_gpa(t, msg), 1, r),
                  0);
     /* STATE precedes INVAL: a reserved flag does not change the answer. */
     VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_CLOCK_REGISTER, 3, 1, NULL),
                  -VMI_E_STATE);
+}
+
+TEST(ver_query_before_negotiation_reports_initial)
+{
+    uint64_t r[2] = {7, 7};
+
+    VMI_CHECK_ST("VMI-VER-037", CALL1(t, VMI_HC_QUERY, 1, NULL), -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-VER-038", CALL1(t, VMI_HC_QUERY, 0, r), 0);
+    VMI_CHECK_EQ("VMI-VER-038", r[0], (uint64_t)VMI_LIFECYCLE_INITIAL << 32);
+    VMI_CHECK_EQ("VMI-VER-038", r[1], 0);
+}
+
+TEST(ver_query_reports_the_agreement)
+{
+    uint64_t r[2] = {0, 0};
+
+    VMI_CHECK_ST("VMI-VER-038", CALL1(t, VMI_HC_QUERY, 0, r), 0);
+    VMI_CHECK_EQ("VMI-VER-038", r[0] & 0xFFFFFFFFu, t->g->version);
+    VMI_CHECK_EQ("VMI-VER-038", r[0] >> 32, VMI_LIFECYCLE_NEGOTIATED);
+    VMI_CHECK_EQ("VMI-VER-038", r[1], t->g->features);
 }
 
 TEST(ver_negotiate_unimplemented_major_returns_version)
@@ -234,8 +255,8 @@ TEST(ver_second_negotiate_returns_state)
 
 TEST(call_unknown_numbers_return_nosys)
 {
-    static const uint32_t bad[] = {0x0002, 0x00FF, 0x0102, 0x0203, 0x0302,
-                                   0x0403, 0x0501, 0x0601, 0x0703, 0x0802,
+    static const uint32_t bad[] = {0x0004, 0x00FF, 0x0102, 0x0203, 0x0302,
+                                   0x0403, 0x0502, 0x0601, 0x0703, 0x0802,
                                    0x0900, 0x7FFF, 0xFFFF};
     uint32_t i;
 
@@ -490,9 +511,11 @@ TEST(sec_hostile_arguments_never_break_the_host)
     }
 
 static const struct vmi_conform_test tests[] = {
-    PRE(ver_calls_before_negotiation_return_state, "VMI-VER-003 VMI-STS-007",
+    PRE(ver_calls_before_negotiation_return_state, "VMI-VER-036 VMI-STS-007",
         0),
     PRE(call_nosys_precedes_state, "VMI-STS-007 VMI-CALL-020", 0),
+    PRE(ver_query_before_negotiation_reports_initial, "VMI-VER-037 VMI-VER-038",
+        0),
     PRE(ver_negotiate_unimplemented_major_returns_version,
         "VMI-VER-030 VMI-STS-004", 0),
     PRE(ver_negotiate_undefined_feature_bits_ignored,
@@ -511,6 +534,7 @@ static const struct vmi_conform_test tests[] = {
         "VMI-VER-009 VMI-VER-031 VMI-VER-014 VMI-VER-035 VMI-VER-016",
         VMI_CONFORM_NEGOTIATES),
     POST(ver_second_negotiate_returns_state, "VMI-VER-009 VMI-STS-007", 0, 0),
+    POST(ver_query_reports_the_agreement, "VMI-VER-038", 0, 0),
     POST(call_unknown_numbers_return_nosys,
          "VMI-CALL-007 VMI-CALL-020 VMI-CALL-021", 0, 0),
     POST(call_number_uses_all_64_bits, "VMI-CALL-002 VMI-CALL-021",

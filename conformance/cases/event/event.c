@@ -212,7 +212,7 @@ TEST(evt_send_to_unstarted_vcpu_allowed)
     VMI_CHECK_ST("VMI-EVT-026",
                  CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(id), 13, 0, NULL), 0);
     VMI_CHECK("VMI-CPU-016", !t->be->vcpu_is_started(t->be->ctx, id));
-    VMI_CHECK("VMI-CPU-002", !t->be->vcpu_is_started(t->be->ctx, id));
+    VMI_CHECK("VMI-CPU-018", !t->be->vcpu_is_started(t->be->ctx, id));
 }
 
 TEST(evt_register_ors_kept_pending_bits)
@@ -463,7 +463,7 @@ static const struct vmi_conform_test tests[] = {
     EVT(ver_agreement_applies_to_secondary_vcpus,
         "VMI-VER-008 VMI-CALL-011 VMI-CLK-005", 0, VMI_F_VCPU | VMI_F_CLOCK, 2),
     EVT(evt_send_to_unstarted_vcpu_allowed,
-        "VMI-EVT-026 VMI-CPU-002 VMI-CPU-016", 0, 0, 2),
+        "VMI-EVT-026 VMI-CPU-018 VMI-CPU-016", 0, 0, 2),
     EVT(evt_register_ors_kept_pending_bits, "VMI-EVT-009 VMI-EVT-018", 0, 0, 1),
     EVT(evt_reregistration_does_not_resend_delivered_bits,
         "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025", 0, 0, 1),

@@ -160,6 +160,121 @@ TEST(ver_reboot_starts_in_initial_state)
     VMI_CHECK_EQ("VMI-VER-007", cases_pending(e), 0);
 }
 
+/* Start a vCPU that is not running yet; its id, or 0 on failure. */
+static uint32_t start_fresh(struct vmi_conform_t *t)
+{
+    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
+    uint32_t id;
+
+    if (!st || vmi_conform_vcpu_fresh(t, &id))
+        return 0;
+    t->be->vcpu_state(t->be->ctx, id, st);
+    if (CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL) != 0 ||
+        t->be->vcpu_started(t->be->ctx, id))
+        return 0;
+    return id;
+}
+
+TEST(ver_reset_returns_the_vm_to_initial)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_event_record *e = cases_events(t, 40);
+    struct vmi_clock_record *c = cases_clock(t);
+    struct vmi_mem_extent *x = vmi_conform_alloc(t, sizeof(*x), 64);
+    uint8_t *page = vmi_conform_alloc(t, 4096, 4096);
+    uint64_t r[2] = {0, 0}, version;
+    uint32_t id;
+
+    VMI_REQUIRE("VMI-VER-041", e && c && x && page);
+    VMI_REQUIRE_ST("VMI-VER-041",
+                   CALL5(t, VMI_HC_TIMER_ARM, 3, vmi_conform_time(t) + 1000000,
+                         0, 1, 0, NULL),
+                   0);
+    x->gpa = vmi_conform_gpa(t, page);
+    x->pages = 1;
+    VMI_REQUIRE_ST(
+        "VMI-VER-041",
+        CALL4(t, VMI_HC_MEM_RELEASE, vmi_conform_gpa(t, x), 1, 0, 0, NULL), 0);
+    id = start_fresh(t);
+    VMI_REQUIRE("VMI-VER-041", id != 0);
+    VMI_CHECK_ST("VMI-VER-039", CALL1(t, VMI_HC_RESET, 1, NULL), -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-VER-041", CALL1(t, VMI_HC_RESET, 0, NULL), 0);
+    /* INITIAL: nothing agreed, gated calls refused. */
+    VMI_CHECK_ST("VMI-VER-041", CALL1(t, VMI_HC_QUERY, 0, r), 0);
+    VMI_CHECK_EQ("VMI-VER-041", r[0], (uint64_t)VMI_LIFECYCLE_INITIAL << 32);
+    VMI_CHECK_EQ("VMI-VER-041", r[1], 0);
+    VMI_CHECK_ST("VMI-VER-036", CALL0(t, VMI_HC_TIME_READ, r), -VMI_E_STATE);
+    /* Timers cancelled, memory given back, the other vCPU stopped. */
+    VMI_CHECK_EQ("VMI-VER-041", sim->stat(ctx, VMI_CONFORM_STAT_TIMERS), 0);
+    VMI_CHECK_EQ("VMI-VER-041", sim->stat(ctx, VMI_CONFORM_STAT_RELEASED), 0);
+    VMI_CHECK("VMI-VER-041", !sim->is_released(ctx, x->gpa));
+    VMI_CHECK("VMI-VER-041", !t->be->vcpu_is_started(t->be->ctx, id));
+    /* The clock record is written no more. */
+    version = vmi_conform_load64((const uint64_t *)(const void *)c);
+    sim->clock_update(ctx, 0);
+    sim->advance_ns(ctx, 5000000);
+    VMI_CHECK_EQ("VMI-VER-041",
+                 vmi_conform_load64((const uint64_t *)(const void *)c),
+                 version);
+    /* A new agreement, and the old event record is not registered. */
+    VMI_CHECK_ST("VMI-VER-041",
+                 CALL2(t, VMI_HC_NEGOTIATE, VMI_VERSION(1, 0),
+                       VMI_F_EVENTS | VMI_F_TIMER | VMI_F_CLOCK, r),
+                 0);
+    VMI_CHECK_ST("VMI-VER-041", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 4, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-VER-041", cases_pending(e), 0);
+}
+
+/* VMI-VER-040: a RESET that cannot give memory back changes nothing. */
+TEST(ver_reset_that_cannot_reclaim_changes_nothing)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_mem_extent *x = vmi_conform_alloc(t, sizeof(*x), 64);
+    uint8_t *page = vmi_conform_alloc(t, 4096, 4096);
+    uint64_t r[2] = {0, 0};
+
+    VMI_REQUIRE("VMI-VER-040", x && page);
+    x->gpa = vmi_conform_gpa(t, page);
+    x->pages = 1;
+    VMI_REQUIRE_ST(
+        "VMI-VER-040",
+        CALL4(t, VMI_HC_MEM_RELEASE, vmi_conform_gpa(t, x), 1, 0, 0, NULL), 0);
+    sim->fail_reclaim(ctx, 1);
+    VMI_CHECK_ST("VMI-VER-040", CALL1(t, VMI_HC_RESET, 0, NULL), -VMI_E_LIMIT);
+    sim->fail_reclaim(ctx, 0);
+    VMI_CHECK_ST("VMI-VER-040", CALL1(t, VMI_HC_QUERY, 0, r), 0);
+    VMI_CHECK_EQ("VMI-VER-040", r[0] >> 32, VMI_LIFECYCLE_NEGOTIATED);
+    VMI_CHECK_EQ("VMI-VER-040", sim->stat(ctx, VMI_CONFORM_STAT_RELEASED), 1);
+}
+
+/* VMI-VER-042: an architectural reset is a RESET. */
+TEST(ver_platform_reset_acts_as_reset)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint64_t r[2] = {0, 0};
+
+    VMI_REQUIRE("VMI-VER-042", e != NULL);
+    VMI_REQUIRE_ST(
+        "VMI-VER-042",
+        CALL5(t, VMI_HC_TIMER_ARM, 3, UINT64_C(1) << 62, 0, 1, 0, NULL), 0);
+    VMI_REQUIRE("VMI-VER-042", sim->platform_reset(ctx, -1, 0) == 0);
+    VMI_CHECK_ST("VMI-VER-042", CALL1(t, VMI_HC_QUERY, 0, r), 0);
+    VMI_CHECK_EQ("VMI-VER-042", r[0], (uint64_t)VMI_LIFECYCLE_INITIAL << 32);
+    VMI_CHECK_EQ("VMI-VER-042", sim->stat(ctx, VMI_CONFORM_STAT_TIMERS), 0);
+    VMI_CHECK_ST("VMI-VER-042",
+                 CALL2(t, VMI_HC_NEGOTIATE, VMI_VERSION(1, 0),
+                       VMI_F_EVENTS | VMI_F_TIMER | VMI_F_CLOCK, r),
+                 0);
+    VMI_CHECK_ST("VMI-VER-042", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 4, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-VER-042", cases_pending(e), 0);
+}
+
 #define SYS(name, cl, fl)                                                      \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, (fl), 0, 1, 2000, name                    \
@@ -178,6 +293,17 @@ static const struct vmi_conform_test tests[] = {
      "VMI-VER-006",
      VMI_PROFILE_CORE, VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_TIMER, 1,
      2000, shd_success_ends_vm_and_reports},
+    {"ver_reset_returns_the_vm_to_initial",
+     "VMI-VER-036 VMI-VER-039 VMI-VER-041", VMI_PROFILE_CORE,
+     VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM,
+     VMI_F_TIMER | VMI_F_EVENTS | VMI_F_CLOCK | VMI_F_MEM | VMI_F_VCPU, 2, 2000,
+     ver_reset_returns_the_vm_to_initial},
+    {"ver_reset_that_cannot_reclaim_changes_nothing", "VMI-VER-040",
+     VMI_PROFILE_CORE, VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_MEM, 1,
+     2000, ver_reset_that_cannot_reclaim_changes_nothing},
+    {"ver_platform_reset_acts_as_reset", "VMI-VER-042", VMI_PROFILE_CORE,
+     VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_TIMER | VMI_F_EVENTS, 1,
+     2000, ver_platform_reset_acts_as_reset},
     {"ver_reboot_starts_in_initial_state", "VMI-VER-007", VMI_PROFILE_CORE,
      VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_TIMER, 1, 2000,
      ver_reboot_starts_in_initial_state},

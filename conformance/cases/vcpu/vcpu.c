@@ -39,7 +39,7 @@ TEST(cpu_start_rejects_bad_arguments)
     VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_VCPU_START, 0, g + 8, NULL),
                  -VMI_E_ALIGN);
     /* None of the rejected calls started it. */
-    VMI_CHECK("VMI-CPU-002", !t->be->vcpu_is_started(t->be->ctx, id));
+    VMI_CHECK("VMI-CPU-018", !t->be->vcpu_is_started(t->be->ctx, id));
 }
 
 TEST(cpu_start_runs_entry_with_arg_once)
@@ -70,6 +70,99 @@ TEST(cpu_start_runs_entry_with_arg_once)
         t->run->worker = id;
 }
 
+struct stop_arg {
+    struct vmi_event_record *e;
+    int64_t reg, stop;
+};
+
+/* On a vCPU: register a record. */
+static void register_only(struct vmi_conform_t *t, void *arg)
+{
+    struct stop_arg *a = arg;
+
+    a->reg =
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, a->e), 40, 0, NULL);
+}
+
+/* On the vCPU to take offline: register a record, then stop. */
+static void stop_self(struct vmi_conform_t *t, void *arg)
+{
+    struct stop_arg *a = arg;
+
+    a->reg =
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, a->e), 40, 0, NULL);
+    a->stop = CALL1(t, VMI_HC_VCPU_STOP, 0, NULL);
+}
+
+TEST(cpu_stop_takes_the_caller_offline)
+{
+    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
+    struct stop_arg a = {vmi_conform_alloc(t, 64, 64), -1, -1};
+    uint32_t id;
+    int others = 0;
+
+    VMI_REQUIRE("VMI-CPU-023", st && a.e);
+    for (id = 1; id < t->run->vcpu_count; id++)
+        others |= t->be->vcpu_is_started(t->be->ctx, id);
+    VMI_CHECK_ST("VMI-CPU-021", CALL1(t, VMI_HC_VCPU_STOP, 1, NULL),
+                 -VMI_E_INVAL);
+    if (!others) /* vCPU 0 is the only running one */
+        VMI_CHECK_ST("VMI-CPU-022", CALL1(t, VMI_HC_VCPU_STOP, 0, NULL),
+                     -VMI_E_BUSY);
+    VMI_REQUIRE("VMI-CPU-023", vmi_conform_vcpu_fresh(t, &id) == 0);
+    t->be->vcpu_state(t->be->ctx, id, st);
+    VMI_REQUIRE_ST(
+        "VMI-CPU-023",
+        CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL), 0);
+    VMI_REQUIRE("VMI-CPU-023", t->be->vcpu_started(t->be->ctx, id) == 0);
+    VMI_REQUIRE("VMI-CPU-023", vmi_conform_vcpu_run(t, id, stop_self, &a) == 0);
+    VMI_CHECK_EQ("VMI-CPU-023", a.reg, 0);
+    VMI_CHECK_EQ("VMI-CPU-023", a.stop, 0);
+    VMI_CHECK("VMI-CPU-023", !t->be->vcpu_is_started(t->be->ctx, id));
+    /* Its record is unregistered: an event waits host-side. */
+    VMI_CHECK_ST("VMI-CPU-023",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, UINT64_C(1) << id, 5, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-CPU-023", cases_pending(a.e), 0);
+    /* Stopped, so it can be started again. */
+    VMI_CHECK_ST("VMI-CPU-018",
+                 CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL),
+                 0);
+    VMI_CHECK("VMI-CPU-018", t->be->vcpu_started(t->be->ctx, id) == 0);
+}
+
+/* VMI-CPU-020: INIT stops a vCPU as VCPU_STOP does; SIPI starts it. */
+TEST(cpu_platform_init_acts_as_stop)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
+    struct stop_arg a = {vmi_conform_alloc(t, 64, 64), -1, -1};
+    uint32_t id;
+
+    VMI_REQUIRE("VMI-CPU-020", st && a.e);
+    VMI_REQUIRE("VMI-CPU-020", vmi_conform_vcpu_fresh(t, &id) == 0);
+    /* Started by the platform: VCPU_START sees it started (BUSY). */
+    VMI_REQUIRE("VMI-CPU-020", sim->platform_reset(ctx, (int)id, 1) == 0);
+    t->be->vcpu_state(t->be->ctx, id, st);
+    VMI_CHECK_ST("VMI-CPU-020",
+                 CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL),
+                 -VMI_E_BUSY);
+    /* INIT: its record is unregistered, and VCPU_START may start it. */
+    a.reg = -1;
+    VMI_REQUIRE("VMI-CPU-020",
+                vmi_conform_vcpu_run(t, id, register_only, &a) == 0);
+    VMI_REQUIRE_ST("VMI-CPU-020", a.reg, 0);
+    VMI_REQUIRE("VMI-CPU-020", sim->platform_reset(ctx, (int)id, 0) == 0);
+    VMI_CHECK_ST("VMI-CPU-020",
+                 CALL4(t, VMI_HC_EVENT_SEND, 0, UINT64_C(1) << id, 5, 0, NULL),
+                 0);
+    VMI_CHECK_EQ("VMI-CPU-020", cases_pending(a.e), 0);
+    VMI_CHECK_ST("VMI-CPU-020",
+                 CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL),
+                 0);
+}
+
 #define CPU(name, cl, fl)                                                      \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, (fl), VMI_F_VCPU, 2, 3000, name           \
@@ -77,12 +170,19 @@ TEST(cpu_start_runs_entry_with_arg_once)
 
 static const struct vmi_conform_test tests[] = {
     CPU(cpu_start_rejects_bad_arguments,
-        "VMI-CPU-002 VMI-CPU-003 VMI-CPU-004 VMI-CPU-005 VMI-CPU-006 "
+        "VMI-CPU-018 VMI-CPU-003 VMI-CPU-004 VMI-CPU-005 VMI-CPU-006 "
         "VMI-CPU-007 VMI-STS-007",
         VMI_CONFORM_FRESH_VCPU),
     CPU(cpu_start_runs_entry_with_arg_once,
         "VMI-CPU-001 VMI-CPU-007 VMI-CPU-009 VMI-CPU-011",
         VMI_CONFORM_FRESH_VCPU),
+    {"cpu_stop_takes_the_caller_offline",
+     "VMI-CPU-018 VMI-CPU-021 VMI-CPU-022 VMI-CPU-023", VMI_PROFILE_CORE,
+     VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_VCPU | VMI_F_EVENTS, 2, 3000,
+     cpu_stop_takes_the_caller_offline},
+    {"cpu_platform_init_acts_as_stop", "VMI-CPU-020", VMI_PROFILE_CORE,
+     VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_VCPU | VMI_F_EVENTS, 2, 3000,
+     cpu_platform_init_acts_as_stop},
 };
 
 AREA(vmi_conform_area_vcpu, "vcpu", tests);

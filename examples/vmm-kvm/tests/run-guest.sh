@@ -79,6 +79,13 @@ smp)
     expect "smp: all checks passed" "$out"
     drop=$(sed -n 's/.*RSS dropped by \(-*[0-9]*\) KiB.*/\1/p' "$err")
     [ -n "$drop" ] && [ "$drop" -ge 15000 ] || fail "RSS dropped by '$drop' KiB, expected >= 15000 for 16 MiB" ;;
+lifecycle)
+    need_kvm
+    run 0 --timeout 30 --vcpus 2 --strict "$G/lifecycle.elf"
+    expect "lifecycle: QUERY: negotiated" "$out"
+    expect "lifecycle: vCPU 1 stopped itself and was started again" "$out"
+    expect "lifecycle: RESET, negotiated again, vCPU 1 restarted, timer fired" "$out"
+    expect "lifecycle: all checks passed" "$out" ;;
 triple)
     need_kvm
     run 123 --timeout 10 "$G/bad_triple.elf"
