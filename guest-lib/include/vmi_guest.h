@@ -68,6 +68,9 @@ struct vmi_guest_info {
     uint32_t timer_count;                /* LIMITS.EBX */
     uint32_t max_console;                /* LIMITS.ECX */
     uint32_t max_pinned;                 /* LIMITS.EDX */
+    uint32_t timer_min_delta_ns;         /* TIMING.EAX (1000 without) */
+    uint32_t timer_resolution_ns;        /* TIMING.EBX (1 ms without) */
+    uint32_t clock_skew_ns;              /* TIMING.ECX (0xFFFFFFFF: unknown) */
     char vendor[VMI_VENDOR_ID_SIZE + 1]; /* NUL terminated */
 };
 

@@ -40,7 +40,8 @@ static int find_base(const struct vmi_guest *g, uint32_t *base)
         if (r[EBX] == VMI_CPUID_SIGNATURE_EBX &&
             r[ECX] == VMI_CPUID_SIGNATURE_ECX &&
             r[EDX] == VMI_CPUID_SIGNATURE_EDX &&
-            r[EAX] >= b + (VMI_CPUID_LEAF_COUNT - 1)) {
+            /* B+6: a host of the first 1.0 draft, without leaf B+7. */
+            r[EAX] >= b + VMI_CPUID_VENDOR2) {
             *base = b;
             return 0;
         }
@@ -110,6 +111,17 @@ int vmi_guest_probe(struct vmi_guest *g)
             put32(&in->vendor[i * 16u + j * 4u], r[j]);
     }
     in->vendor[VMI_VENDOR_ID_SIZE] = 0;
+    cpuid(g, base + VMI_CPUID_SIGNATURE, r);
+    if (r[EAX] >= base + VMI_CPUID_TIMING) {
+        cpuid(g, base + VMI_CPUID_TIMING, r);
+        in->timer_min_delta_ns = r[EAX];
+        in->timer_resolution_ns = r[EBX];
+        in->clock_skew_ns = r[ECX];
+    } else { /* what the spec tells a guest to assume (leaf B+7) */
+        in->timer_min_delta_ns = 1000;
+        in->timer_resolution_ns = 1000000;
+        in->clock_skew_ns = 0xFFFFFFFFu; /* unknown */
+    }
 
     /* This library implements major 1 only. */
     major = VMI_SPEC_VERSION_MAJOR;

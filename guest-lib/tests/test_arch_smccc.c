@@ -109,7 +109,7 @@ static void test_smccc_maps_info_onto_leaves(void **state)
     assert_int_equal(r[0], 256);
     assert_int_equal(r[1], 1024);
     /* Outside the block: zeros. */
-    vmi__smccc_cpuid(fake_smccc, 0x40000007u, r);
+    vmi__smccc_cpuid(fake_smccc, 0x40000008u, r);
     assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
     vmi__smccc_cpuid(fake_smccc, 0x40000100u, r);
     assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);

@@ -152,6 +152,14 @@ struct vmi_host_config {
      * as it always refuses INTIDs 19-30, the Arm BSA's architected PPIs.
      */
     uint32_t platform_ppis;
+    /*
+     * Timing announced in CPUID leaf B+7 (VMI-DSC-031, VMI-DSC-032), in
+     * nanoseconds.  0 picks the default: minimum timer delta 10 us, timer
+     * resolution 1 ms, clock skew 0 with tsc_stable and 1 ms without.
+     */
+    uint32_t timer_min_delta_ns;
+    uint32_t timer_resolution_ns;
+    uint32_t clock_skew_ns;
 };
 
 #define VMI_HOST_MAX_VCPUS 1024u

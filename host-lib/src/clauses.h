@@ -20,7 +20,7 @@
 #define VMI__CL_G_BLOCK_IF "VMI-EVT-048" /* BLOCK with interrupts enabled */
 
 /* Host clauses that the injected faults break, one each. */
-#define VMI__CL_TMR_NEVER_EARLY "VMI-TMR-008"
+#define VMI__CL_TMR_NEVER_EARLY "VMI-TMR-020"
 #define VMI__CL_TMR_PAST_NO_ERROR "VMI-TMR-006"
 #define VMI__CL_TMR_CANCEL_OK "VMI-TMR-015"
 #define VMI__CL_VER_UNDEFINED_IGNORED "VMI-VER-029"
@@ -74,5 +74,11 @@
 #define VMI__CL_VER_RESET_LIMIT "VMI-VER-040"
 #define VMI__CL_VER_PLATFORM_RESET "VMI-VER-042"
 #define VMI__CL_CPU_PLATFORM_STOP "VMI-CPU-020"
+#define VMI__CL_DSC_TIMING "VMI-DSC-031"
+#define VMI__CL_DSC_TIMER_PER_VCPU "VMI-DSC-030"
+#define VMI__CL_CLK_ONE_REFERENCE "VMI-CLK-044"
+#define VMI__CL_CLK_SKEW "VMI-CLK-045"
+#define VMI__CL_TMR_STOP "VMI-TMR-023"
+#define VMI__CL_DSC_SKEW "VMI-DSC-032"
 
 #endif /* VMI_HOST_CLAUSES_H */

@@ -163,7 +163,11 @@ void vmi__clock_write(struct vmi_host_vm *vm, uint32_t vcpu)
     ver = seq_begin(&r->version);
     __atomic_store_n(&r->reserved0, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&r->tsc_timestamp, v->rec_tsc, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->system_time, v->rec_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(
+        &r->system_time,
+        v->rec_ns +
+            (VMI__FAULT_IS(vm, RECORD_OFF_REFERENCE) && vcpu ? 1000000 : 0),
+        __ATOMIC_RELAXED);
     __atomic_store_n(&r->tsc_to_system_mul,
                      VMI__FAULT_IS(vm, CLOCK_RECORD_INVALIDATED) ? 0 : vm->mul,
                      __ATOMIC_RELAXED);
@@ -307,6 +311,9 @@ int64_t vmi__hc_time_read(struct vmi__ctx *c)
 
     if (VMI__FAULT_IS(c->vm, TIME_READ_SKEW))
         now += 1000000;
+    /* One clock per vCPU, as VMI-CLK-044 forbids. */
+    if (VMI__FAULT_IS(c->vm, TIME_READ_PER_VCPU))
+        now += 1000000 * (uint64_t)c->vcpu;
     c->call->rets[0] = now;
     c->call->rets[1] = (uint64_t)c->vm->wall_offset_ns;
     return 0;

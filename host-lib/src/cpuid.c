@@ -49,8 +49,10 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
     switch (off) {
     case VMI_CPUID_SIGNATURE:
         regs[0] = base + VMI_CPUID_LEAF_COUNT - 1;
+        if (VMI__FAULT_IS(vm, TIMING_LEAF_MISSING))
+            regs[0] = base + VMI_CPUID_VENDOR2; /* the first 1.0 draft */
         if (VMI__FAULT_IS(vm, CPUID_WRONG_MAX_LEAF))
-            regs[0] = base + VMI_CPUID_LEAF_COUNT - 2;
+            regs[0] = base + VMI_CPUID_VENDOR1; /* below B + 6 */
         regs[1] = VMI_CPUID_SIGNATURE_EBX;
         regs[2] = VMI_CPUID_SIGNATURE_ECX;
         regs[3] = VMI_CPUID_SIGNATURE_EDX;
@@ -72,8 +74,19 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
     case VMI_CPUID_LIMITS:
         regs[0] = vm->cfg.max_batch;
         regs[1] = vm->cfg.timer_count;
+        if (VMI__FAULT_IS(vm, TIMERS_FEWER_THAN_VCPUS))
+            regs[1] = vm->cfg.vcpu_count > 1 ? vm->cfg.vcpu_count - 1 : 0;
         regs[2] = VMI__MAX_CONSOLE;
         regs[3] = vm->cfg.max_pinned;
+        break;
+    case VMI_CPUID_TIMING:
+        if (VMI__FAULT_IS(vm, TIMING_LEAF_MISSING))
+            break; /* the first 1.0 draft had no leaf B+7 */
+        regs[0] = vm->cfg.timer_min_delta_ns;
+        regs[1] = vm->cfg.timer_resolution_ns;
+        regs[2] = vm->cfg.clock_skew_ns;
+        if (VMI__FAULT_IS(vm, SKEW_WITH_STABLE_TSC) && vm->cfg.tsc_stable)
+            regs[2] = 1000;
         break;
     case VMI_CPUID_VENDOR0:
     case VMI_CPUID_VENDOR1:

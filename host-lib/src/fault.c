@@ -119,6 +119,14 @@ static const struct fault faults[] = {
      VMI__CL_VER_PLATFORM_RESET},
     {VMI__FAULT_INIT_KEEPS_RECORDS, "init-keeps-records",
      VMI__CL_CPU_PLATFORM_STOP},
+    {VMI__FAULT_TIMING_LEAF_MISSING, "timing-leaf-missing", VMI__CL_DSC_TIMING},
+    {VMI__FAULT_TIMERS_FEWER_THAN_VCPUS, "timers-fewer-than-vcpus",
+     VMI__CL_DSC_TIMER_PER_VCPU},
+    {VMI__FAULT_TIME_READ_PER_VCPU, "time-read-per-vcpu",
+     VMI__CL_CLK_ONE_REFERENCE},
+    {VMI__FAULT_RECORD_OFF_REFERENCE, "record-off-reference", VMI__CL_CLK_SKEW},
+    {VMI__FAULT_CLOCK_COUNTS_STOP, "clock-counts-stop", VMI__CL_TMR_STOP},
+    {VMI__FAULT_SKEW_WITH_STABLE_TSC, "skew-with-stable-tsc", VMI__CL_DSC_SKEW},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -669,7 +669,10 @@ static void commit(struct vmi_host_vm *vm, struct staged *s)
     vm->shutdown_status = s->shutdown_status;
     vm->wall_offset_ns = s->wall_offset_ns;
     /* The clock continues from the saved value: no time passed while saved. */
-    vmi__clock_rebase(vm, s->clock_ns);
+    /* A clock that ran on through the stop (VMI-TMR-023 forbids it). */
+    vmi__clock_rebase(
+        vm,
+        s->clock_ns + (VMI__FAULT_IS(vm, CLOCK_COUNTS_STOP) ? 10000000 : 0));
     for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
         if (vm->vcpus[i].clock_gpa != VMI_GPA_NONE) {
             vm->vcpus[i].clock_sticky = VMI_CLOCK_GUEST_STOPPED;

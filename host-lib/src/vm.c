@@ -46,6 +46,11 @@ static const char *check_config(const struct vmi_host_config *cfg)
         return "vcpu_count out of range";
     if (cfg->timer_count < 1 || cfg->timer_count > VMI_HOST_MAX_TIMERS)
         return "timer_count out of range";
+    if ((cfg->features & VMI_F_TIMER) && cfg->timer_count < cfg->vcpu_count)
+        return "timer_count below vcpu_count: VMI-DSC-030 wants a timer per "
+               "vCPU when VMI_F_TIMER is offered";
+    if (cfg->tsc_stable && cfg->clock_skew_ns)
+        return "clock_skew_ns with tsc_stable: one TSC means no skew";
     if (cfg->tsc_hz < 1000 || cfg->tsc_hz > (UINT64_C(1) << 40))
         return "tsc_hz out of range";
     if (cfg->features & ~VMI_F_ALL_1_0)
@@ -79,6 +84,12 @@ static const char *check_config(const struct vmi_host_config *cfg)
 
 static void apply_defaults(struct vmi_host_config *c)
 {
+    if (!c->timer_min_delta_ns)
+        c->timer_min_delta_ns = 10000;
+    if (!c->timer_resolution_ns)
+        c->timer_resolution_ns = 1000000;
+    if (!c->clock_skew_ns && !c->tsc_stable)
+        c->clock_skew_ns = 1000000;
     if (!c->max_batch)
         c->max_batch = 65536;
     if (!c->work_per_call)

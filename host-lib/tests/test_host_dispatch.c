@@ -177,7 +177,7 @@ static void test_cpuid_block(void **state)
 
     assert_int_equal(b, 0x40000100u);
     assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b, r), 1);
-    assert_int_equal(r[0], b + 6);
+    assert_int_equal(r[0], b + 7);
     assert_int_equal(r[1], VMI_CPUID_SIGNATURE_EBX);
     assert_int_equal(r[2], VMI_CPUID_SIGNATURE_ECX);
     assert_int_equal(r[3], VMI_CPUID_SIGNATURE_EDX);
@@ -202,6 +202,12 @@ static void test_cpuid_block(void **state)
                                         (uint32_t *)(void *)(vendor + 16 * i)),
                          1);
     assert_string_equal(vendor, "OpenVMI fake host");
+    /* Timing: the defaults (10 us, 1 ms), no skew on a stable TSC. */
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 7, r), 1);
+    assert_int_equal(r[0], 10000);
+    assert_int_equal(r[1], 1000000);
+    assert_int_equal(r[2], 0);
+    assert_int_equal(r[3], 0);
     /* Above the block: zeros, still ours. */
     memset(r, 0xAA, sizeof(r));
     assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 0x20, r), 1);

@@ -517,6 +517,76 @@ static int sc_init_keeps_records(struct fake_fx *x)
     return r->pending != 0;
 }
 
+static int sc_timing_leaf_missing(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid(x->vm, 0, b, b + VMI_CPUID_TIMING, r);
+    return r[0] == 0 || r[1] == 0;
+}
+
+static int sc_timers_fewer_than_vcpus(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid(x->vm, 0, b, b + VMI_CPUID_LIMITS, r);
+    return r[1] < 4; /* fake_config: 4 vCPUs */
+}
+
+static int sc_time_read_per_vcpu(struct fake_fx *x)
+{
+    struct vmi_host_call a, b;
+
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_TIME_READ, 0, 0, 0, 0, 0, &a),
+                     0);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_TIME_READ, 0, 0, 0, 0, 0, &b),
+                     0);
+    return a.rets[0] > b.rets[0];
+}
+
+static int sc_record_off_reference(struct fake_fx *x)
+{
+    struct vmi_clock_record *r = fake_gpa(&x->f, 0x2040);
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    assert_int_equal(
+        fake_call(x->vm, 1, VMI_HC_CLOCK_REGISTER, 0x2040, 0, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(fake_call(x->vm, 1, VMI_HC_TIME_READ, 0, 0, 0, 0, 0, &c),
+                     0);
+    return r->system_time + vmi__scale_delta(x->f.tsc - r->tsc_timestamp,
+                                             r->tsc_to_system_mul,
+                                             r->tsc_shift) !=
+           c.rets[0];
+}
+
+static int sc_clock_counts_stop(struct fake_fx *x)
+{
+    uint8_t *blob;
+    size_t len;
+    uint64_t before;
+    int r;
+
+    ready(x, VMI_F_ALL_1_0);
+    before = vmi_host_clock_now(x->vm);
+    blob = fake_save(x->vm, &len);
+    fake_advance(&x->f, 5000000);
+    assert_int_equal(vmi_host_restore(x->vm, blob, len, NULL, 0), 0);
+    r = vmi_host_clock_now(x->vm) - before > 1000;
+    free(blob);
+    return r;
+}
+
+static int sc_skew_with_stable_tsc(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid(x->vm, 0, b, b + VMI_CPUID_TIMING, r);
+    return r[2] != 0; /* fake_config: tsc_stable */
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -655,7 +725,7 @@ static int sc_cpuid_wrong_max_leaf(struct fake_fx *x)
     uint32_t b = vmi_host_cpuid_base(), r[4];
 
     vmi_host_cpuid(x->vm, 0, b, b, r);
-    return r[0] != b + 6;
+    return r[0] != b + VMI_CPUID_LEAF_COUNT - 1;
 }
 
 static int sc_version_exact_match(struct fake_fx *x)
@@ -803,6 +873,12 @@ static const struct {
     {"reset-ignores-reclaim-failure", sc_reset_ignores_reclaim_failure},
     {"platform-reset-ignored", sc_platform_reset_ignored},
     {"init-keeps-records", sc_init_keeps_records},
+    {"timing-leaf-missing", sc_timing_leaf_missing},
+    {"timers-fewer-than-vcpus", sc_timers_fewer_than_vcpus},
+    {"time-read-per-vcpu", sc_time_read_per_vcpu},
+    {"record-off-reference", sc_record_off_reference},
+    {"clock-counts-stop", sc_clock_counts_stop},
+    {"skew-with-stable-tsc", sc_skew_with_stable_tsc},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

@@ -21,12 +21,12 @@
 #define VMI_CPUID_SIGNATURE_ECX         0x494D564Fu
 #define VMI_CPUID_SIGNATURE_EDX         0x494D564Fu
 /* Leaves in the OpenVMI block, B + 0 to B + this - 1. */
-#define VMI_CPUID_LEAF_COUNT            7u
+#define VMI_CPUID_LEAF_COUNT            8u
 
 /*
- * Leaf B + 0: EAX: Highest leaf of the OpenVMI block (B + 6 or more). EBX:
- * Signature bytes 0-3 ("OVMI"). ECX: Signature bytes 4-7 ("OVMI"). EDX:
- * Signature bytes 8-11 ("OVMI").
+ * Leaf B + 0: EAX: Highest leaf of the OpenVMI block (B + 7 or more; B + 6 from
+ * a host of the first 1.0 draft). EBX: Signature bytes 0-3 ("OVMI"). ECX:
+ * Signature bytes 4-7 ("OVMI"). EDX: Signature bytes 8-11 ("OVMI").
  */
 #define VMI_CPUID_SIGNATURE             0u
 
@@ -72,6 +72,16 @@
  * Identity bytes 40-43. EDX: Identity bytes 44-47.
  */
 #define VMI_CPUID_VENDOR2               6u
+
+/*
+ * Leaf B + 7: EAX: Minimum timer delta in nanoseconds, at least 1: a deadline
+ * closer than this to the VM clock gains nothing over one this far. EBX: Timer
+ * resolution in nanoseconds, at least 1: how late after its deadline the host
+ * aims to expire a timer while the VM runs. ECX: Clock skew bound in
+ * nanoseconds: how far any vCPU's clock record may be from the VM's reference
+ * clock (0 with VMI_CLOCK_TSC_STABLE). EDX: Reserved, zero.
+ */
+#define VMI_CPUID_TIMING                7u
 /* VERSION.EDX bits that hold the doorbell port. */
 #define VMI_CPUID_PORT_MASK             0xFFFFu
 /* Bytes of the hypervisor identity string. */

@@ -371,12 +371,90 @@ TEST(stl_accounted_time_accumulates)
     VMI_CHECK_EQ("VMI-STL-012", s->steal_ns, base + 5107);
 }
 
+/* The skew bound of leaf B+7 ECX (VMI-CLK-045); 0 without the leaf. */
+static uint64_t clock_skew(struct vmi_conform_t *t)
+{
+    uint32_t r[4] = {0, 0, 0, 0}, b = cases_cpuid_base(t);
+
+    if (!b)
+        return 0;
+    vmi_conform_cpuid(t, b + VMI_CPUID_SIGNATURE, r);
+    if (r[0] < b + VMI_CPUID_TIMING)
+        return 0;
+    vmi_conform_cpuid(t, b + VMI_CPUID_TIMING, r);
+    return r[2];
+}
+
+/* TIME_READ (the reference clock) bracketed by reads of record c. */
+static int brackets(struct vmi_conform_t *t, const struct vmi_clock_record *c,
+                    uint64_t skew)
+{
+    uint64_t x, m, y, r[2];
+
+    for (int i = 0; i < 20; i++) {
+        if (cases_read_record(t, c, &x) || CALL0(t, VMI_HC_TIME_READ, r) ||
+            cases_read_record(t, c, &y))
+            return 0;
+        m = r[0];
+        if (m + 1 + skew < x || m > y + 1 + skew)
+            return 0;
+    }
+    return 1;
+}
+
+struct ref_arg {
+    uint64_t skew, time_read;
+    int ok;
+};
+
+/* On another vCPU: its own record reads the reference clock too. */
+static void reference_on_vcpu(struct vmi_conform_t *t, void *arg)
+{
+    struct ref_arg *a = arg;
+    struct vmi_clock_record *c = cases_clock(t);
+    uint64_t r[2] = {0, 0};
+
+    a->ok = c && brackets(t, c, a->skew);
+    if (CALL0(t, VMI_HC_TIME_READ, r) == 0)
+        a->time_read = r[0];
+}
+
+TEST(clk_every_vcpu_reads_one_reference_clock)
+{
+    struct vmi_clock_record *c = cases_clock(t);
+    struct ref_arg a = {clock_skew(t), 0, 0};
+    uint64_t r[2] = {0, 0}, before, after;
+    uint32_t id;
+
+    VMI_REQUIRE("VMI-CLK-045", c != NULL);
+    /* One TSC, one line: no skew at all (leaf B+7 ECX is 0). */
+    if (c->flags & VMI_CLOCK_TSC_STABLE)
+        VMI_CHECK_EQ("VMI-DSC-032", a.skew, 0);
+    else
+        VMI_CHECK("VMI-DSC-032", 1); /* any bound: nothing to compare */
+    VMI_CHECK("VMI-CLK-045", brackets(t, c, a.skew));
+    VMI_REQUIRE("VMI-CLK-044", vmi_conform_vcpu_any(t, &id) == 0);
+    VMI_REQUIRE_ST("VMI-CLK-044", CALL0(t, VMI_HC_TIME_READ, r), 0);
+    before = r[0];
+    VMI_REQUIRE("VMI-CLK-044",
+                vmi_conform_vcpu_run(t, id, reference_on_vcpu, &a) == 0);
+    VMI_REQUIRE_ST("VMI-CLK-044", CALL0(t, VMI_HC_TIME_READ, r), 0);
+    after = r[0];
+    VMI_CHECK("VMI-CLK-045", a.ok);
+    /* TIME_READ on the other vCPU falls between two on this one. */
+    VMI_CHECK("VMI-CLK-044", before <= a.time_read && a.time_read <= after);
+}
+
 #define CLK(name, cl, fl, feat)                                                \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, (fl), (feat), 1, 2000, name               \
     }
 
 static const struct vmi_conform_test tests[] = {
+    {"clk_every_vcpu_reads_one_reference_clock",
+     "VMI-CLK-044 VMI-CLK-045 VMI-DSC-032", VMI_PROFILE_CORE, 0,
+     VMI_F_CLOCK | VMI_F_VCPU, 2, 3000,
+     clk_every_vcpu_reads_one_reference_clock},
     CLK(clk_register_rejects_bad_arguments,
         "VMI-CLK-023 VMI-CLK-025 VMI-CLK-026", 0, VMI_F_CLOCK),
     CLK(clk_register_writes_complete_even_record_at_once,

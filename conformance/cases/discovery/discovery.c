@@ -99,9 +99,21 @@ TEST(dsc_limits_match_offered_features)
     f = r[0] | (uint64_t)r[1] << 32;
     vmi_conform_cpuid(t, b + VMI_CPUID_LIMITS, l);
     VMI_CHECK("VMI-DSC-015", l[0] >= 1);
-    VMI_CHECK("VMI-DSC-016", !(f & VMI_F_TIMER) || l[1] >= 1);
+    VMI_CHECK("VMI-DSC-030", !(f & VMI_F_TIMER) || (l[1] >= 1 && l[1] >= r[2]));
     VMI_CHECK("VMI-DSC-017", l[2] >= 1);
     VMI_CHECK("VMI-DSC-018", (f & VMI_F_PT) ? l[3] >= 1 : l[3] == 0);
+}
+
+TEST(dsc_timing_leaf_announces_delta_resolution_skew)
+{
+    uint32_t r[4], k[4], b = cases_cpuid_base(t);
+
+    VMI_REQUIRE("VMI-DSC-031", b != 0);
+    vmi_conform_cpuid(t, b + VMI_CPUID_SIGNATURE, r);
+    VMI_REQUIRE("VMI-DSC-031", r[0] >= b + VMI_CPUID_TIMING);
+    vmi_conform_cpuid(t, b + VMI_CPUID_TIMING, k);
+    VMI_CHECK("VMI-DSC-031", k[0] >= 1 && k[1] >= 1);
+    VMI_CHECK_EQ("VMI-DSC-032", k[3], 0);
 }
 
 TEST(dsc_vendor_string_printable_nul_padded)
@@ -128,14 +140,14 @@ TEST(dsc_vendor_string_printable_nul_padded)
 TEST(dsc_leaves_identical_on_every_vcpu_and_over_time)
 {
     uint32_t b = cases_cpuid_base(t), i, k;
-    uint32_t a[7][4], c[4];
+    uint32_t a[VMI_CPUID_LEAF_COUNT][4], c[4];
     int same = 1;
 
     VMI_REQUIRE("VMI-DSC-006", b != 0);
-    for (i = 0; i < 7; i++)
+    for (i = 0; i < VMI_CPUID_LEAF_COUNT; i++)
         vmi_conform_cpuid(t, b + i, a[i]);
     for (k = 0; k < 3; k++)
-        for (i = 0; i < 7; i++) {
+        for (i = 0; i < VMI_CPUID_LEAF_COUNT; i++) {
             vmi_conform_cpuid(t, b + i, c);
             if (c[0] != a[i][0] || c[1] != a[i][1] || c[2] != a[i][2] ||
                 c[3] != a[i][3])
@@ -158,7 +170,9 @@ static const struct vmi_conform_test tests[] = {
     DSC(dsc_features_offered_are_defined_and_closed,
         "VMI-DSC-011 VMI-DSC-012 VMI-DSC-013 VMI-DSC-014 VMI-GEN-010"),
     DSC(dsc_limits_match_offered_features,
-        "VMI-DSC-015 VMI-DSC-016 VMI-DSC-017 VMI-DSC-018"),
+        "VMI-DSC-015 VMI-DSC-030 VMI-DSC-017 VMI-DSC-018"),
+    DSC(dsc_timing_leaf_announces_delta_resolution_skew,
+        "VMI-DSC-031 VMI-DSC-032"),
     DSC(dsc_vendor_string_printable_nul_padded, "VMI-DSC-019"),
     DSC(dsc_leaves_identical_on_every_vcpu_and_over_time, "VMI-DSC-006"),
 };

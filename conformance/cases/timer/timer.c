@@ -71,7 +71,7 @@ TEST(tmr_expiry_never_early_and_blocks_wake)
     uint64_t dl, now, r[2] = {0, 0};
     int rounds = 0;
 
-    VMI_REQUIRE("VMI-TMR-008", e != NULL && c != NULL);
+    VMI_REQUIRE("VMI-TMR-020", e != NULL && c != NULL);
     /* Far enough that emulated guest code cannot pass it before BLOCK. */
     dl = vmi_conform_time(t) + 5000000;
     VMI_REQUIRE_ST("VMI-TMR-011",
@@ -88,8 +88,8 @@ TEST(tmr_expiry_never_early_and_blocks_wake)
     /* Observed pending: the clock must already be past the deadline. */
     if (cases_read_record(t, c, &now))
         now = vmi_conform_time(t);
-    VMI_CHECK("VMI-TMR-008", now >= dl);
-    VMI_CHECK("VMI-TMR-008", vmi_conform_time(t) >= dl);
+    VMI_CHECK("VMI-TMR-020", now >= dl);
+    VMI_CHECK("VMI-TMR-020", vmi_conform_time(t) >= dl);
     VMI_CHECK_EQ("VMI-EVT-044", r[0], VMI_WAKE_EVENT);
 }
 
@@ -100,13 +100,13 @@ TEST(tmr_never_early_exactly_at_deadline)
     struct vmi_event_record *e = cases_events(t, 40);
     uint64_t dl;
 
-    VMI_REQUIRE("VMI-TMR-008", e != NULL);
+    VMI_REQUIRE("VMI-TMR-020", e != NULL);
     dl = vmi_conform_time(t) + 1000000;
     VMI_REQUIRE_ST("VMI-TMR-011",
                    CALL5(t, VMI_HC_TIMER_ARM, 4, dl, 0, 2, 0, NULL), 0);
     sim->advance_ns(ctx, 990000);
     CALL0(t, VMI_HC_NOP, NULL);
-    VMI_CHECK("VMI-TMR-008",
+    VMI_CHECK("VMI-TMR-020",
               vmi_conform_time(t) >= dl || !(cases_pending(e) & BIT(2)));
     sim->advance_ns(ctx, 20000);
     CALL0(t, VMI_HC_NOP, NULL);
@@ -249,7 +249,7 @@ TEST(tmr_many_timers_each_expire)
         CALL2(t, VMI_HC_BLOCK, last + 1, 0, r);
     CALL0(t, VMI_HC_NOP, NULL);
     VMI_CHECK_EQ("VMI-TMR-011", cases_pending(e) & want, want);
-    VMI_CHECK("VMI-TMR-008", vmi_conform_time(t) >= last);
+    VMI_CHECK("VMI-TMR-020", vmi_conform_time(t) >= last);
 }
 
 TEST(tmr_expiry_work_bounded_per_fire)
@@ -276,6 +276,29 @@ TEST(tmr_expiry_work_bounded_per_fire)
     VMI_CHECK_EQ("VMI-SEC-007", sim->stat(ctx, VMI_CONFORM_STAT_TIMERS), 0);
 }
 
+/* VMI-TMR-023: a stop does not advance the VM clock, so no deadline passes. */
+TEST(tmr_stop_does_not_bring_deadlines_nearer)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint64_t t0;
+
+    VMI_REQUIRE("VMI-TMR-023", e != NULL);
+    t0 = vmi_conform_time(t);
+    VMI_REQUIRE_ST("VMI-TMR-023",
+                   CALL5(t, VMI_HC_TIMER_ARM, 5, t0 + 1000000, 0, 9, 0, NULL),
+                   0);
+    /* Saved, 50 ms of host time, restored: a stop. */
+    VMI_REQUIRE("VMI-TMR-023", sim->migrate(ctx, 50000000) == 0);
+    VMI_CHECK("VMI-TMR-023", vmi_conform_time(t) < t0 + 1000000);
+    VMI_CHECK("VMI-TMR-023", !(cases_pending(e) & (UINT64_C(1) << 9)));
+    sim->advance_ns(ctx, 1000000);
+    CALL0(t, VMI_HC_NOP, NULL);
+    VMI_CHECK("VMI-TMR-023", cases_pending(e) & (UINT64_C(1) << 9));
+    cases_clear(e, UINT64_C(1) << 9);
+}
+
 #define TMR(name, cl, fl, vc)                                                  \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, (fl),                                     \
@@ -290,16 +313,18 @@ static const struct vmi_conform_test tests[] = {
     TMR(tmr_past_deadline_fires_at_once,
         "VMI-TMR-006 VMI-TMR-007 VMI-TMR-011 VMI-TMR-012", 0, 1),
     TMR(tmr_expiry_never_early_and_blocks_wake,
-        "VMI-TMR-008 VMI-TMR-011 VMI-EVT-043 VMI-EVT-044", 0, 1),
+        "VMI-TMR-020 VMI-TMR-011 VMI-EVT-043 VMI-EVT-044", 0, 1),
     TMR(tmr_never_early_exactly_at_deadline,
-        "VMI-TMR-008 VMI-TMR-010 VMI-TMR-011", VMI_CONFORM_SIM, 1),
+        "VMI-TMR-020 VMI-TMR-010 VMI-TMR-011", VMI_CONFORM_SIM, 1),
     TMR(tmr_rearm_replaces_earlier_arming, "VMI-TMR-005 VMI-TMR-015", 0, 1),
     TMR(tmr_cancel_idempotent_reports_armed,
         "VMI-TMR-015 VMI-TMR-016 VMI-TMR-017", 0, 1),
     TMR(tmr_expiry_without_record_kept_until_registration,
         "VMI-TMR-012 VMI-EVT-009 VMI-EVT-018", 0, 2),
-    TMR(tmr_many_timers_each_expire, "VMI-TMR-008 VMI-TMR-011", 0, 1),
+    TMR(tmr_many_timers_each_expire, "VMI-TMR-020 VMI-TMR-011", 0, 1),
     TMR(tmr_expiry_work_bounded_per_fire, "VMI-SEC-007 VMI-TMR-010",
+        VMI_CONFORM_SIM, 1),
+    TMR(tmr_stop_does_not_bring_deadlines_nearer, "VMI-TMR-023",
         VMI_CONFORM_SIM, 1),
 };
 
