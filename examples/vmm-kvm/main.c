@@ -35,6 +35,8 @@ static const char usage[] =
     "                       APIC (KVM_SIGNAL_MSI) instead of KVM_INTERRUPT;\n"
     "                       does not work on KVM-PVM\n"
     "  --pagetable          also offer the page-table profile (VMI_F_PT)\n"
+    "  --spurious-wakes     end every other BLOCK that would sleep at once\n"
+    "                       with VMI_WAKE_SPURIOUS (tests guests' idle loops)\n"
     "  --port PORT          doorbell I/O port, 1 to 0xffff (default 0x520;\n"
     "                       a restored VM keeps the port it was saved with)\n"
     "  --quiet              no vmi-run messages on a normal guest exit\n"
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},
         {"kernel-irqchip", no_argument, 0, 'K'},
         {"pagetable", no_argument, 0, 'P'},
+        {"spurious-wakes", no_argument, 0, 'W'},
         {"port", required_argument, 0, 'p'},
         {"stats", no_argument, 0, 'x'},
         {"help", no_argument, 0, 'h'},
@@ -173,6 +176,9 @@ int main(int argc, char **argv)
             break;
         case 'K':
             o.kernel_irqchip = 1;
+            break;
+        case 'W':
+            o.spurious_wakes = 1;
             break;
         case 'q':
             o.quiet = 1;

@@ -43,6 +43,7 @@ struct vmm_opts {
     uint64_t console_flood_bytes;
     uint32_t timer_count;
     int kernel_irqchip; /* 1: in-kernel LAPIC + KVM_SIGNAL_MSI */
+    int spurious_wakes; /* 1: every other BLOCK ends with VMI_WAKE_SPURIOUS */
     int pagetable;      /* 1: also offer the page-table profile (VMI_F_PT) */
     uint16_t port;      /* doorbell port announced in CPUID leaf B+1 */
     int port_set;       /* --port given on the command line */
@@ -76,9 +77,12 @@ struct vmm_vcpu {
     atomic_int kicked;
     atomic_int in_run;
     /* Under vm->lock. */
-    int started;       /* VCPU_START accepted (or vCPU 0) */
-    int start_pending; /* start state waiting to be applied */
-    int stop_req;      /* VCPU_STOP, or RESET from another vCPU: park */
+    int started;             /* VCPU_START accepted (or vCPU 0) */
+    int start_pending;       /* start state waiting to be applied */
+    int stop_req;            /* VCPU_STOP, or RESET from another vCPU: park */
+    uint64_t advance_ns;     /* BLOCK: spin this long before a deadline */
+    uint64_t blocks_seen;    /* BLOCK waits begun (--spurious-wakes) */
+    uint64_t spurious_wakes; /* BLOCKs ended with VMI_WAKE_SPURIOUS */
     int restore_pending;
     struct kvm_regs start_regs;
     struct kvm_sregs start_sregs;

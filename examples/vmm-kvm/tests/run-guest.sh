@@ -86,6 +86,18 @@ lifecycle)
     expect "lifecycle: vCPU 1 stopped itself and was started again" "$out"
     expect "lifecycle: RESET, negotiated again, vCPU 1 restarted, timer fired" "$out"
     expect "lifecycle: all checks passed" "$out" ;;
+spurious)
+    # Idle loops that take VMI_WAKE_SPURIOUS as "test again" (VMI-EVT-049).
+    need_kvm
+    run 0 --timeout 30 --strict --stats --spurious-wakes "$G/hello.elf"
+    expect "hello: clock" "$out"
+    expect "spurious BLOCK wakes [1-9]" "$err"
+    run 0 --timeout 30 --vcpus 2 --strict --stats --spurious-wakes "$G/smp.elf"
+    expect "smp: all checks passed" "$out"
+    expect "spurious BLOCK wakes [1-9]" "$err"
+    run 0 --timeout 30 --vcpus 2 --strict --stats --spurious-wakes "$G/lifecycle.elf"
+    expect "lifecycle: all checks passed" "$out"
+    expect "spurious BLOCK wakes [1-9]" "$err" ;;
 triple)
     need_kvm
     run 123 --timeout 10 "$G/bad_triple.elf"
