@@ -127,6 +127,14 @@ static const struct fault faults[] = {
     {VMI__FAULT_RECORD_OFF_REFERENCE, "record-off-reference", VMI__CL_CLK_SKEW},
     {VMI__FAULT_CLOCK_COUNTS_STOP, "clock-counts-stop", VMI__CL_TMR_STOP},
     {VMI__FAULT_SKEW_WITH_STABLE_TSC, "skew-with-stable-tsc", VMI__CL_DSC_SKEW},
+    {VMI__FAULT_QUERY_GATED, "query-gated", VMI__CL_VER_INITIAL_CALLS},
+    {VMI__FAULT_QUERY_FLAGS_IGNORED, "query-flags-ignored",
+     VMI__CL_VER_QUERY_FLAGS},
+    {VMI__FAULT_RESET_FLAGS_IGNORED, "reset-flags-ignored",
+     VMI__CL_VER_RESET_FLAGS},
+    {VMI__FAULT_VCPU_STOP_FLAGS_IGNORED, "vcpu-stop-flags-ignored",
+     VMI__CL_CPU_STOP_FLAGS},
+    {VMI__FAULT_LAST_VCPU_STOPS, "last-vcpu-stops", VMI__CL_CPU_STOP_LAST},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

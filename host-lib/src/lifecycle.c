@@ -41,6 +41,7 @@ static void reset_state(struct vmi_host_vm *vm, uint32_t keep,
             continue;
         if ((v->started || v->starting) && stopped)
             stopped[i / 64] |= UINT64_C(1) << (i % 64);
+        v->stops++;
         v->started = 0;
         v->starting = 0;
     }
@@ -72,8 +73,12 @@ int64_t vmi__hc_query(struct vmi__ctx *c)
 {
     struct vmi_host_vm *vm = c->vm;
 
-    if (c->call->args[0])
+    if (c->call->args[0] && !VMI__FAULT_IS(vm, QUERY_FLAGS_IGNORED))
         return -VMI_E_INVAL;
+    /* QUERY as a call of the negotiated state only (VMI-VER-036). */
+    if (VMI__FAULT_IS(vm, QUERY_GATED) &&
+        vm->lifecycle == VMI_LIFECYCLE_INITIAL)
+        return -VMI_E_STATE;
     c->call->rets[0] = (uint64_t)vm->version | (uint64_t)vm->lifecycle << 32;
     c->call->rets[1] = vm->features;
     if (VMI__FAULT_IS(vm, QUERY_FORGETS_FEATURES))
@@ -87,7 +92,7 @@ int64_t vmi__hc_reset(struct vmi__ctx *c)
     uint64_t stopped[VMI__KICK_WORDS] = {0};
     int64_t ret;
 
-    if (c->call->args[0])
+    if (c->call->args[0] && !VMI__FAULT_IS(vm, RESET_FLAGS_IGNORED))
         return -VMI_E_INVAL;
     if (!vm->ops->stop_vcpu)
         return -VMI_E_NOSYS; /* an embedder that cannot stop vCPUs */
@@ -114,17 +119,18 @@ int64_t vmi__hc_vcpu_stop(struct vmi__ctx *c)
     struct vmi_host_vm *vm = c->vm;
     uint32_t running = 0;
 
-    if (c->call->args[0])
+    if (c->call->args[0] && !VMI__FAULT_IS(vm, VCPU_STOP_FLAGS_IGNORED))
         return -VMI_E_INVAL;
     if (!vm->ops->stop_vcpu)
         return -VMI_E_NOSYS; /* an embedder that cannot stop vCPUs */
     for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++)
         running += vm->vcpus[i].started || vm->vcpus[i].starting;
-    if (running <= 1)
+    if (running <= 1 && !VMI__FAULT_IS(vm, LAST_VCPU_STOPS))
         return -VMI_E_BUSY;
     if (!VMI__FAULT_IS(vm, VCPU_STOP_KEEPS_RECORDS))
         vcpu_forget(vm, c->vcpu);
     vm->vcpus[c->vcpu].started = 0;
+    vm->vcpus[c->vcpu].stops++;
     c->call->action = VMI_HOST_STOP;
     return 0;
 }
@@ -156,6 +162,8 @@ VMI_HOST_API int vmi_host_vcpu_platform(struct vmi_host_vm *vm, uint32_t vcpu,
     vmi__lock(vm);
     if (!started && !VMI__FAULT_IS(vm, INIT_KEEPS_RECORDS))
         vcpu_forget(vm, vcpu);
+    if (!started)
+        vm->vcpus[vcpu].stops++;
     vm->vcpus[vcpu].started = started ? 1 : 0;
     vm->vcpus[vcpu].starting = 0;
     vmi__unlock(vm);

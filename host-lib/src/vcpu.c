@@ -9,6 +9,7 @@ int64_t vmi__hc_vcpu_start(struct vmi__ctx *c)
     uint64_t gpa = c->call->args[1];
     struct vmi_vcpu_start st;
     struct vmi__vcpu *v;
+    uint32_t stops;
     int r;
 
     if (gpa & (sizeof(st) - 1))
@@ -26,12 +27,18 @@ int64_t vmi__hc_vcpu_start(struct vmi__ctx *c)
     if (v->started || v->starting)
         return -VMI_E_BUSY;
     v->starting = 1;
+    stops = v->stops;
     vmi__unlock(vm);
     r = vm->ops->start_vcpu(vm->ctx, c->vcpu, (uint32_t)id, &st);
     vmi__lock(vm);
     v->starting = 0;
     if (r)
         return -VMI_E_LIMIT;
-    v->started = 1;
+    /*
+     * The new vCPU may already have run, and even stopped again
+     * (VCPU_STOP), while the lock was dropped: then it is stopped.
+     */
+    if (v->stops == stops)
+        v->started = 1;
     return 0;
 }

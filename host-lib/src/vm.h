@@ -92,12 +92,18 @@ enum vmi__fault {
     VMI__FAULT_RECORD_OFF_REFERENCE,
     VMI__FAULT_CLOCK_COUNTS_STOP,
     VMI__FAULT_SKEW_WITH_STABLE_TSC,
+    VMI__FAULT_QUERY_GATED,
+    VMI__FAULT_QUERY_FLAGS_IGNORED,
+    VMI__FAULT_RESET_FLAGS_IGNORED,
+    VMI__FAULT_VCPU_STOP_FLAGS_IGNORED,
+    VMI__FAULT_LAST_VCPU_STOPS,
     VMI__FAULT_COUNT
 };
 
 struct vmi__vcpu {
     uint32_t started;   /* running (vCPU 0 from creation) */
     uint32_t starting;  /* VCPU_START in progress (start_vcpu callback) */
+    uint32_t stops;     /* times stopped: VCPU_STOP, RESET, INIT */
     uint64_t clock_gpa; /* VMI_GPA_NONE when not registered */
     uint64_t event_gpa;
     uint64_t steal_gpa;

@@ -98,6 +98,8 @@ static int f_start(void *ctx, uint32_t caller, uint32_t vcpu,
 
     if (f->fail_start)
         return -1;
+    if (f->on_start)
+        f->on_start(f, vcpu);
     f->start_calls++;
     f->start_caller = caller;
     f->start_vcpu = vcpu;

@@ -37,6 +37,12 @@ struct fake_host {
     uint32_t timers_changed;
     uint32_t stop_calls;
     uint64_t stopped[VMI_HOST_MAX_VCPUS / 64]; /* vCPUs stop_vcpu named */
+    /*
+     * Called by the start_vcpu callback before it returns (host-lib's lock
+     * is not held): a test can run the new vCPU from another thread there.
+     */
+    void (*on_start)(struct fake_host *f, uint32_t vcpu);
+    void *on_start_vm; /* for on_start's use */
     /* Failure injection for the callbacks. */
     int fail_release, fail_reclaim, fail_start, fail_flush;
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "fake_host.h"
 
@@ -286,6 +287,52 @@ static void test_vcpu_stop(void **state)
     assert_int_equal(vmi_host_reset(NULL), -VMI_E_INVAL);
 }
 
+/* The new vCPU runs, and stops, before its VCPU_START has returned. */
+struct early_run {
+    struct fake_host *f;
+    struct vmi_host_vm *vm;
+    uint32_t vcpu;
+    int64_t stop;
+};
+
+static void *early_vcpu(void *arg)
+{
+    struct early_run *e = arg;
+    struct vmi_host_call c;
+
+    e->stop = fake_call(e->vm, e->vcpu, VMI_HC_VCPU_STOP, 0, 0, 0, 0, 0, &c);
+    if (c.action != VMI_HOST_STOP)
+        e->stop = -1;
+    return NULL;
+}
+
+static void run_early(struct fake_host *f, uint32_t vcpu)
+{
+    struct early_run *e = f->on_start_vm;
+    pthread_t th;
+
+    e->vcpu = vcpu;
+    assert_int_equal(pthread_create(&th, NULL, early_vcpu, e), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+}
+
+static void test_vcpu_stopped_before_its_start_returned(void **state)
+{
+    struct fake_fx *x = *state;
+    struct early_run e = {&x->f, x->vm, 0, -1};
+
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    x->f.on_start = run_early;
+    x->f.on_start_vm = &e;
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+    x->f.on_start = NULL;
+    assert_int_equal(e.stop, 0);
+    /* It stopped: a new VCPU_START must succeed, not find it running. */
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, 0, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +340,9 @@ int main(void)
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_vcpu_stop, fake_setup_ready,
                                         fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_vcpu_stopped_before_its_start_returned, fake_setup_ready,
+            fake_teardown),
         cmocka_unit_test_setup_teardown(
             test_negotiate_grants_requested_and_offered, fake_setup,
             fake_teardown),

@@ -587,6 +587,35 @@ static int sc_skew_with_stable_tsc(struct fake_fx *x)
     return r[2] != 0; /* fake_config: tsc_stable */
 }
 
+static int sc_query_gated(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_QUERY, 0, 0, 0, 0, NULL) != 0;
+}
+
+static int sc_query_flags_ignored(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_QUERY, 1, 0, 0, 0, NULL) == 0;
+}
+
+static int sc_reset_flags_ignored(struct fake_fx *x)
+{
+    return hc(x, VMI_HC_RESET, 1, 0, 0, 0, NULL) == 0;
+}
+
+static int sc_vcpu_stop_flags_ignored(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    assert_int_equal(hc(x, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, NULL), 0);
+    return fake_call(x->vm, 1, VMI_HC_VCPU_STOP, 1, 0, 0, 0, 0, NULL) == 0;
+}
+
+static int sc_last_vcpu_stops(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return hc(x, VMI_HC_VCPU_STOP, 0, 0, 0, 0, NULL) == 0;
+}
+
 static int sc_console_no_rate_limit(struct fake_fx *x)
 {
     int64_t st = 0;
@@ -879,6 +908,11 @@ static const struct {
     {"record-off-reference", sc_record_off_reference},
     {"clock-counts-stop", sc_clock_counts_stop},
     {"skew-with-stable-tsc", sc_skew_with_stable_tsc},
+    {"query-gated", sc_query_gated},
+    {"query-flags-ignored", sc_query_flags_ignored},
+    {"reset-flags-ignored", sc_reset_flags_ignored},
+    {"vcpu-stop-flags-ignored", sc_vcpu_stop_flags_ignored},
+    {"last-vcpu-stops", sc_last_vcpu_stops},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)
@@ -917,12 +951,12 @@ static int clause_id_ok(const char *c)
 
 static void test_fault_table_is_complete_and_named(void **state)
 {
-    const char *names[64], *clauses[64];
-    unsigned n = vmi_host_test_faults(names, clauses, 64);
+    const char *names[128], *clauses[128];
+    unsigned n = vmi_host_test_faults(names, clauses, 128);
 
     (void)state;
     assert_true(n >= 20);
-    assert_true(n <= 64);
+    assert_true(n <= 128);
     assert_int_equal(n, sizeof(scenarios) / sizeof(scenarios[0]));
     assert_int_equal(vmi_host_test_faults(NULL, NULL, 0), n);
     for (unsigned i = 0; i < n; i++) {
@@ -934,8 +968,8 @@ static void test_fault_table_is_complete_and_named(void **state)
 
 static void test_each_fault_breaks_its_behaviour_and_only_with_it(void **state)
 {
-    const char *names[64];
-    unsigned n = vmi_host_test_faults(names, NULL, 64);
+    const char *names[128];
+    unsigned n = vmi_host_test_faults(names, NULL, 128);
 
     (void)state;
     for (unsigned i = 0; i < n; i++) {

@@ -25,6 +25,7 @@ TEST(ver_calls_before_negotiation_return_state)
     for (i = 0; i < COUNT_OF(gated); i++)
         VMI_CHECK_ST("VMI-VER-036", CALL0(t, gated[i], NULL), -VMI_E_STATE);
     VMI_CHECK_ST("VMI-VER-036", CALL0(t, VMI_HC_NOP, NULL), 0);
+    VMI_CHECK_ST("VMI-VER-036", CALL1(t, VMI_HC_QUERY, 0, r), 0);
     msg[0] = '.';
     VMI_CHECK_ST("VMI-VER-036",
                  CALL2(t, VMI_HC_CONSOLE_WRITE, vmi_conform_gpa(t, msg), 1, r),
