@@ -323,16 +323,11 @@ int vmi_conform_vcpu_fresh(struct vmi_conform_t *t, uint32_t *id)
     return -1;
 }
 
-int vmi_conform_vcpu_any(struct vmi_conform_t *t, uint32_t *id)
+int vmi_conform_vcpu_start(struct vmi_conform_t *t, uint32_t *id)
 {
-    struct vmi_conform_run *r = t->run;
     struct vmi_vcpu_start *st;
     uint32_t n;
 
-    if (r->worker) {
-        *id = r->worker;
-        return 0;
-    }
     if (vmi_conform_vcpu_fresh(t, &n))
         return -1;
     st = vmi_conform_alloc(t, sizeof(*st), 64);
@@ -344,8 +339,17 @@ int vmi_conform_vcpu_any(struct vmi_conform_t *t, uint32_t *id)
         return -1;
     if (t->be->vcpu_started(t->be->ctx, n))
         return -1;
-    r->worker = n;
     *id = n;
+    return 0;
+}
+
+int vmi_conform_vcpu_any(struct vmi_conform_t *t, uint32_t *id)
+{
+    struct vmi_conform_run *r = t->run;
+
+    if (!r->worker && vmi_conform_vcpu_start(t, &r->worker))
+        return -1;
+    *id = r->worker;
     return 0;
 }
 

@@ -297,6 +297,12 @@ void vmi_conform_cpuid(struct vmi_conform_t *t, uint32_t leaf,
  * left).  Not reserved: it stays fresh until a test starts it.
  */
 int vmi_conform_vcpu_fresh(struct vmi_conform_t *t, uint32_t *id);
+/*
+ * Start the lowest never-started vCPU with VCPU_START at the backend's
+ * worker entry and wait for it to check in: 0 and *id, or -1.  The run's
+ * shared worker is not touched (see vmi_conform_vcpu_any).
+ */
+int vmi_conform_vcpu_start(struct vmi_conform_t *t, uint32_t *id);
 /* A running secondary vCPU, started now if needed: 0 and *id, or -1. */
 int vmi_conform_vcpu_any(struct vmi_conform_t *t, uint32_t *id);
 /* Run fn on vCPU id (started); 0 or -1. */

@@ -160,21 +160,6 @@ TEST(ver_reboot_starts_in_initial_state)
     VMI_CHECK_EQ("VMI-VER-007", cases_pending(e), 0);
 }
 
-/* Start a vCPU that is not running yet; its id, or 0 on failure. */
-static uint32_t start_fresh(struct vmi_conform_t *t)
-{
-    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
-    uint32_t id;
-
-    if (!st || vmi_conform_vcpu_fresh(t, &id))
-        return 0;
-    t->be->vcpu_state(t->be->ctx, id, st);
-    if (CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL) != 0 ||
-        t->be->vcpu_started(t->be->ctx, id))
-        return 0;
-    return id;
-}
-
 TEST(ver_reset_returns_the_vm_to_initial)
 {
     const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
@@ -196,8 +181,7 @@ TEST(ver_reset_returns_the_vm_to_initial)
     VMI_REQUIRE_ST(
         "VMI-VER-041",
         CALL4(t, VMI_HC_MEM_RELEASE, vmi_conform_gpa(t, x), 1, 0, 0, NULL), 0);
-    id = start_fresh(t);
-    VMI_REQUIRE("VMI-VER-041", id != 0);
+    VMI_REQUIRE("VMI-VER-041", vmi_conform_vcpu_start(t, &id) == 0);
     VMI_CHECK_ST("VMI-VER-039", CALL1(t, VMI_HC_RESET, 1, NULL), -VMI_E_INVAL);
     VMI_CHECK_ST("VMI-VER-041", CALL1(t, VMI_HC_RESET, 0, NULL), 0);
     /* INITIAL: nothing agreed, gated calls refused. */

@@ -109,12 +109,8 @@ TEST(cpu_stop_takes_the_caller_offline)
     if (!others) /* vCPU 0 is the only running one */
         VMI_CHECK_ST("VMI-CPU-022", CALL1(t, VMI_HC_VCPU_STOP, 0, NULL),
                      -VMI_E_BUSY);
-    VMI_REQUIRE("VMI-CPU-023", vmi_conform_vcpu_fresh(t, &id) == 0);
-    t->be->vcpu_state(t->be->ctx, id, st);
-    VMI_REQUIRE_ST(
-        "VMI-CPU-023",
-        CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL), 0);
-    VMI_REQUIRE("VMI-CPU-023", t->be->vcpu_started(t->be->ctx, id) == 0);
+    VMI_REQUIRE("VMI-CPU-023", vmi_conform_vcpu_start(t, &id) == 0);
+    t->be->vcpu_state(t->be->ctx, id, st); /* for the restart below */
     VMI_REQUIRE("VMI-CPU-023", vmi_conform_vcpu_run(t, id, stop_self, &a) == 0);
     VMI_CHECK_EQ("VMI-CPU-023", a.reg, 0);
     VMI_CHECK_EQ("VMI-CPU-023", a.stop, 0);
