@@ -494,6 +494,17 @@ static void cleanup_vcpu(struct vmi_conform_t *t, void *arg)
     if (f & VMI_F_STEAL)
         vmi_conform_call(t, VMI_HC_STEAL_REGISTER, VMI_GPA_NONE, 0, 0, 0, 0,
                          NULL);
+    /*
+     * An upcall a test left pending in the local APIC (its interrupts were
+     * disabled) is an interrupt deliverable to the vCPU, which would end
+     * the next test's BLOCK with VMI_WAKE_INTERRUPT (VMI-EVT-043): take it
+     * now, with no record registered that could make another due.
+     */
+    if (t->be->upcalls) {
+        struct vmi_conform_upcalls u;
+
+        t->be->upcalls(t->be->ctx, 1, &u);
+    }
 }
 
 #define CLEANUP_TIMERS 16u

@@ -122,6 +122,18 @@ struct vmi_host_ops {
      * VMI_HOST_STOP.
      */
     void (*stop_vcpu)(void *ctx, uint32_t caller, uint32_t vcpu);
+    /*
+     * host-lib writes (or may write) guest RAM [gpa, gpa + len): a result
+     * copied out, a shared record (clock, steal, event) or a pinned page
+     * table entry.  For an embedder that migrates a running VM: mark the
+     * pages dirty in its log so that they are sent again.  Called inside
+     * the host-lib call that writes, before the call returns (for a shared
+     * record, when host-lib maps it, before the write): the embedder must
+     * not take its last look at the dirty log while a host-lib call is in
+     * progress (the VM paused; see the embedder chapter's migration
+     * handshake).  May be NULL.
+     */
+    void (*dirty)(void *ctx, uint64_t gpa, uint64_t len);
 };
 
 /* Per-VM configuration, copied by vmi_host_vm_create. */

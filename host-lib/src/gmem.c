@@ -65,17 +65,24 @@ int vmi__gmem_write(struct vmi_host_vm *vm, uint64_t gpa, const void *src,
     if (!dst)
         return -VMI_E_FAULT;
     memcpy(dst, src, (size_t)len);
+    if (vm->ops->dirty)
+        vm->ops->dirty(vm->ctx, gpa, len);
     return 0;
 }
 
 /*
  * A shared record (clock, steal, event) or a pinned PTE: the caller accesses
  * it only with __atomic operations, because the guest reads and writes it
- * concurrently.  NULL when the range is not RAM.
+ * concurrently.  NULL when the range is not RAM.  The range is reported
+ * dirty now, before the caller writes it, within the same host-lib call.
  */
 void *vmi__gmem_shared(struct vmi_host_vm *vm, uint64_t gpa, uint64_t len)
 {
-    return map_range(vm, gpa, len);
+    void *p = map_range(vm, gpa, len);
+
+    if (p && vm->ops->dirty)
+        vm->ops->dirty(vm->ctx, gpa, len);
+    return p;
 }
 
 /*

@@ -139,6 +139,16 @@ static void f_violation(void *ctx, uint32_t vcpu, const char *clause,
     strncpy(f->last_clause, clause, sizeof(f->last_clause) - 1);
 }
 
+static void f_dirty(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct fake_host *f = ctx;
+
+    assert_true(len > 0 && gpa + len > gpa && gpa + len <= f->ram_bytes);
+    for (uint64_t p = gpa / 4096; p <= (gpa + len - 1) / 4096; p++)
+        f->dirty[p] = 1;
+    f->dirty_calls++;
+}
+
 static void f_timers_changed(void *ctx)
 {
     ((struct fake_host *)ctx)->timers_changed++;
@@ -157,6 +167,7 @@ const struct vmi_host_ops fake_ops = {
     .violation = f_violation,
     .timers_changed = f_timers_changed,
     .stop_vcpu = f_stop,
+    .dirty = f_dirty,
 };
 
 void fake_init(struct fake_host *f)

@@ -37,6 +37,9 @@ struct fake_host {
     uint32_t timers_changed;
     uint32_t stop_calls;
     uint64_t stopped[VMI_HOST_MAX_VCPUS / 64]; /* vCPUs stop_vcpu named */
+    /* The dirty log: dirty[p] set when ops->dirty named page p. */
+    uint8_t dirty[FAKE_RAM_BYTES / 4096];
+    uint32_t dirty_calls;
     /*
      * Called by the start_vcpu callback before it returns (host-lib's lock
      * is not held): a test can run the new vCPU from another thread there.

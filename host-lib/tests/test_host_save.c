@@ -524,6 +524,92 @@ static void test_restore_flipped_byte_with_crc_is_safe(void **state)
     free(a);
 }
 
+/*
+ * Migration's dirty tracking (ops->dirty): every page of guest RAM that
+ * host-lib changes is in a range it reported, whatever the call: records
+ * registered and rewritten, results copied out, event bits set by timers
+ * and EVENT_SEND, steal time, page-table entries, a restore.  The test
+ * itself writes RAM only before it takes the snapshot it compares with.
+ */
+static void expect_changes_reported(struct fake_host *f, const uint8_t *before,
+                                    const char *what)
+{
+    unsigned changed = 0;
+
+    for (uint64_t p = 0; p < FAKE_RAM_BYTES / 4096; p++) {
+        if (memcmp(before + p * 4096, f->ram + p * 4096, 4096) == 0)
+            continue;
+        changed++;
+        if (!f->dirty[p])
+            fail_msg("%s: page 0x%lx changed but was not reported dirty", what,
+                     (unsigned long)(p * 4096));
+    }
+    assert_true(changed > 0);
+}
+
+static void test_every_host_write_is_reported_dirty(void **state)
+{
+    struct fake_fx *x = *state;
+    struct fake_host *f = &x->f;
+    struct vmi_host_vm *vm = x->vm, *vm2;
+    uint8_t *before = malloc(FAKE_RAM_BYTES), *blob;
+    struct vmi_pt_update *u = fake_gpa(f, 0x9000);
+    struct vmi_host_call c;
+    uint64_t now = vmi_host_clock_now(vm);
+    char why[128];
+    size_t len;
+
+    assert_non_null(before);
+    /* The guest's own writes: a PT_UPDATE array and a timer to fire. */
+    for (unsigned i = 0; i < 4; i++) {
+        u[i].pte_gpa = 0x10000 + 8 * i;
+        u[i].value = (0x40000 + 4096 * i) | 1;
+    }
+    memcpy(before, f->ram, FAKE_RAM_BYTES);
+    memset(f->dirty, 0, sizeof(f->dirty));
+
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_CLOCK_REGISTER, CLK, 0, 0, 0, 0, NULL), 0);
+    assert_int_equal(
+        fake_call(vm, 1, VMI_HC_CLOCK_REGISTER, CLK + 64, 0, 0, 0, 0, NULL), 0);
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_EVENT_REGISTER, EVR, 40, 0, 0, 0, NULL), 0);
+    assert_int_equal(
+        fake_call(vm, 1, VMI_HC_EVENT_REGISTER, EVR + 128, 41, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_STEAL_REGISTER, STL, 0, 0, 0, 0, NULL), 0);
+    vmi_host_steal_account(vm, 0, 777);
+    assert_int_equal(
+        fake_call(vm, 0, VMI_HC_TIMER_ARM, 5, now + 1000, 0, 3, 0, NULL), 0);
+    assert_int_equal(fake_call(vm, 1, VMI_HC_EVENT_SEND, 0, 7, 0, 0, 0, NULL),
+                     0);
+    fake_advance(f, 5000);
+    assert_int_equal(vmi_host_timers_fire(vm, 8), 1);
+    assert_int_equal(fake_call(vm, 0, VMI_HC_PT_PIN, 0x10000, 1, 0, 0, 0, NULL),
+                     0);
+    assert_int_equal(fake_call(vm, 0, VMI_HC_PT_UPDATE, 0x9000, 4, 0, 0, 0, &c),
+                     0);
+    assert_int_equal(*(uint64_t *)fake_gpa(f, 0x10008), 0x41001);
+    fake_advance(f, 1000000);
+    assert_int_equal(fake_call(vm, 0, VMI_HC_TIME_READ, 0, 0, 0, 0, 0, NULL),
+                     0);
+    expect_changes_reported(f, before, "calls");
+    assert_true(f->dirty[CLK / 4096] && f->dirty[EVR / 4096] &&
+                f->dirty[STL / 4096] && f->dirty[0x10000 / 4096]);
+
+    /* A restore rewrites the records (GUEST_STOPPED) into RAM. */
+    blob = fake_save(vm, &len);
+    vm2 = fresh(f);
+    memcpy(before, f->ram, FAKE_RAM_BYTES);
+    memset(f->dirty, 0, sizeof(f->dirty));
+    assert_int_equal(vmi_host_restore(vm2, blob, len, why, sizeof(why)), 0);
+    expect_changes_reported(f, before, "restore");
+    vmi_host_vm_destroy(vm2);
+    free(blob);
+    free(before);
+}
+
 int main(void)
 {
 #define T(fn)                                                                  \
@@ -540,6 +626,7 @@ int main(void)
                                         fake_setup, fake_teardown),
         T(test_restore_rejects_every_flipped_byte_without_crc),
         T(test_restore_flipped_byte_with_crc_is_safe),
+        T(test_every_host_write_is_reported_dirty),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

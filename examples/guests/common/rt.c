@@ -10,6 +10,9 @@
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
 #define LAPIC_ISR 0x100 /* 8 registers, 16 bytes apart: vectors 32i..32i+31 */
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3E0
 #define MSR_GS_BASE 0xC0000101u
 
 struct vmi_guest rt_vmi;
@@ -488,6 +491,16 @@ void rt_apic_enable(void)
 {
     if (lapic)
         lapic_write(LAPIC_SVR, 0x100 | 0xFF);
+}
+
+int rt_lapic_timer_oneshot(uint8_t vector, uint32_t count)
+{
+    if (!lapic || vector < 32)
+        return -1;
+    lapic_write(LAPIC_TIMER_DIV, 0xB);    /* divide by 1 */
+    lapic_write(LAPIC_LVT_TIMER, vector); /* one-shot, unmasked */
+    lapic_write(LAPIC_TIMER_INIT, count);
+    return 0;
 }
 
 void rt_catch_all_interrupts(void)

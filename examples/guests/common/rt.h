@@ -106,6 +106,12 @@ int rt_has_lapic(void);
  * double fault.
  */
 void rt_catch_all_interrupts(void);
+/*
+ * Start the calling vCPU's local APIC timer: one interrupt at `vector`
+ * after `count` ticks of the timer's clock, divided by 1 (QEMU: 1 ns per
+ * tick).  -1 without a local APIC.  Enable the APIC first (rt_apic_enable).
+ */
+int rt_lapic_timer_oneshot(uint8_t vector, uint32_t count);
 /* Enable the local APIC, if any, so upcalls can be delivered (per vCPU). */
 void rt_apic_enable(void);
 static inline void rt_irq_enable(void)

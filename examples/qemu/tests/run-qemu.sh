@@ -200,6 +200,79 @@ PY
     expect "probe: GUEST_STOPPED after the stop" "$con"
     expect "probe: GUEST_STOPPED clear after the clear" "$con"
     cat "$con" ;;
+lifecycle)
+    # Draft 2's lifecycle (examples/guests/lifecycle): QUERY, a vCPU that
+    # stops itself with VCPU_STOP and is started again, RESET, which stops
+    # the other vCPU and takes the interface back to INITIAL, and a second
+    # negotiation whose timer fires.
+    patched
+    con=$tmp/console
+    for m in microvm pc; do
+        : >"$con"
+        qemu "$Q" 0 "$m" -smp 2 -m 128 -chardev file,id=vmicon,path="$con" \
+            -device openvmi,chardev=vmicon -kernel "$G/lifecycle.elf"
+        expect "lifecycle: vCPU 1 stopped itself and was started again" "$con"
+        expect "lifecycle: RESET, negotiated again, vCPU 1 restarted" "$con"
+        expect "lifecycle: all checks passed" "$con"
+        echo "$m: $(grep 'RESET,' "$con")"
+    done ;;
+blockwake)
+    # BLOCK ends for the local APIC timer, an interrupt that is not an
+    # upcall (VMI-EVT-043), with the reason in VMI-EVT-044's order; the
+    # interrupt is taken once the guest enables interrupts.
+    patched
+    con=$tmp/console
+    for m in microvm pc; do
+        : >"$con"
+        qemu "$Q" 0 "$m" -m 128 -chardev file,id=vmicon,path="$con" \
+            -device openvmi,chardev=vmicon,strict=on -kernel "$G/blockwake.elf"
+        expect "blockwake: APIC timer during BLOCK: INTERRUPT after" "$con"
+        expect "blockwake: APIC timer pending at BLOCK: INTERRUPT" "$con"
+        expect "blockwake: event and interrupt pending: EVENT" "$con"
+        expect "blockwake: all checks passed" "$con"
+        ! grep -q "violates" "$err" || fail "strict mode reported a violation"
+        cat "$con"
+    done ;;
+reset)
+    # The machine's reset is the VM's architectural reset (VMI-VER-042):
+    # after the monitor's system_reset the guest boots again and can
+    # negotiate again from INITIAL (a second negotiation in one boot of
+    # the interface would be refused) and register its clock record.
+    patched
+    con=$tmp/console
+    mon=$tmp/monitor
+    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -nodefaults -display none \
+        -monitor unix:"$mon",server=on,wait=off \
+        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon \
+        -append "wait_stop=20 status=5" -kernel "$G/probe.elf" \
+        >"$out" 2>"$err" &
+    qpid=$!
+    i=0
+    until grep -q "waiting for a stop" "$con" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 300 ] || { kill $qpid; fail "the guest never waited"; }
+        sleep 0.05
+    done
+    python3 - "$mon" <<'PY' || fail "the monitor did not take system_reset"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"system_reset\n")
+time.sleep(0.3)
+s.close()
+PY
+    i=0
+    until [ "$(grep -c "waiting for a stop" "$con")" -ge 2 ]; do
+        i=$((i + 1))
+        [ $i -lt 300 ] || { kill $qpid; fail "the guest did not boot again"; }
+        sleep 0.05
+    done
+    kill $qpid
+    wait $qpid
+    [ "$(grep -c "probe: calls usable" "$con")" -ge 2 ] ||
+        fail "the second boot did not negotiate"
+    cat "$con" ;;
 checkpatch)
     # QEMU's own style checker on every patch of the series: 0 errors.
     patched
