@@ -8,8 +8,13 @@ there must still not pass: the run fails on a failure outside the list and
 on a listed test that now passes (the list is then stale and must shrink).
 Issue 22 (QEMU step 2) empties the list.
 
+Then the same suite and profiles (core+pagetable) on the reference vmi-run:
+every (test, clause) with a verdict on both (pass or fail) must have the
+same one on QEMU as on vmi-run.
+
 usage: conform_qemu.py VMI_CONFORM QEMU_BUILD KNOWN_FAILURES OUTDIR
-Exit 77 when the patched QEMU cannot be built here (see run-qemu.sh)."""
+Exit 77 when the patched QEMU cannot be built here (see run-qemu.sh), or,
+with QEMU's verdicts as expected, when /dev/kvm is missing for vmi-run."""
 import json
 import os
 import subprocess
@@ -47,13 +52,15 @@ def main():
     qemu = q.stdout.strip()
     hv = (qemu + " -L /usr/share/qemu -L /usr/share/seabios -accel tcg"
           " -M microvm -smp 4 -m 256 -nodefaults -display none"
-          " -chardev stdio,id=c -device openvmi,chardev=c -kernel")
+          " -chardev stdio,id=c"
+          " -device openvmi,chardev=c,pagetable=on,max-pinned=64 -kernel")
     os.makedirs(outdir, exist_ok=True)
     report = os.path.join(outdir, "report.json")
     if os.path.exists(report):
         os.unlink(report)
     r = subprocess.run([conform, "--backend", "vm", "--hypervisor", hv,
-                        "--out", outdir, "--quiet"],
+                        "--profile", "core+pagetable", "--out", outdir,
+                        "--quiet"],
                        capture_output=True, text=True, timeout=600)
     if not os.path.exists(report):
         print("FAIL: vmi-conform wrote no report (exit %d)\n%s%s" %
@@ -83,7 +90,56 @@ def main():
     print("%d of %d tests pass on QEMU, %d known failures, %d unexpected "
           "(report: %s)" % (npass, len(verdicts), len(known), bad,
                             os.path.join(outdir, "report.html")))
-    return 1 if bad else 0
+    same = compare_with_vmi_run(conform, rep, outdir)
+    if bad or same == 1:
+        return 1
+    return same
+
+
+def clause_verdicts(rep):
+    return {(t["name"], r["clause"]): r["verdict"]
+            for t in rep["tests"] for r in t["results"]}
+
+
+def compare_with_vmi_run(conform, qemu_rep, outdir):
+    """The same suite and profiles on the reference vmi-run (KVM): every
+    (test, clause) that gets a verdict on both hypervisors (pass or fail,
+    not skip or na) gets the same one.  0 equal, 1 not, 77 no /dev/kvm."""
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError as e:
+        print("SKIP: QEMU's verdicts not compared with vmi-run's: /dev/kvm "
+              "is not usable here (%s)" % e)
+        return 77
+    out = os.path.join(outdir, "vmi-run")
+    os.makedirs(out, exist_ok=True)
+    report = os.path.join(out, "report.json")
+    if os.path.exists(report):
+        os.unlink(report)
+    r = subprocess.run([conform, "--backend", "vm", "--profile",
+                        "core+pagetable", "--out", out, "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    if not os.path.exists(report):
+        print("FAIL: vmi-conform on vmi-run wrote no report (exit %d)\n%s%s"
+              % (r.returncode, r.stdout, r.stderr))
+        return 1
+    a = clause_verdicts(qemu_rep)
+    b = clause_verdicts(json.load(open(report)))
+    both = differ = 0
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, "missing"), b.get(key, "missing")
+        if va in ("pass", "fail") and vb in ("pass", "fail"):
+            both += 1
+            if va != vb:
+                differ += 1
+                print("FAIL different verdict %s %s: QEMU %s, vmi-run %s" %
+                      (key[0], key[1], va, vb))
+        elif va != vb:
+            print("ran on one only: %s %s: QEMU %s, vmi-run %s" %
+                  (key[0], key[1], va, vb))
+    print("%d (test, clause) verdicts on both QEMU and vmi-run, %d differ" %
+          (both, differ))
+    return 1 if differ or both == 0 else 0
 
 
 if __name__ == "__main__":

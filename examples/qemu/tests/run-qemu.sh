@@ -273,6 +273,253 @@ PY
     [ "$(grep -c "probe: calls usable" "$con")" -ge 2 ] ||
         fail "the second boot did not negotiate"
     cat "$con" ;;
+migrate)
+    # Migration through QEMU's own stream (the device's vmstate section
+    # carries host-lib's saved state, after the RAM it refers to):
+    #  1. hello in the middle of a 3 s timer sleep (in BLOCK, which the
+    #     stop ends with VMI_WAKE_SPURIOUS and the guest issues again) is
+    #     migrated to a file and continued from it by another QEMU: the
+    #     timer fires there, on time by the VM clock, which stood still;
+    #  2. the probe's clock record carries GUEST_STOPPED after the
+    #     migration (VMI-CLK-037) and the guest's clear holds;
+    #  3. the same stream with one byte of the OpenVMI state flipped is
+    #     refused by the destination with host-lib's reason;
+    #  4. a live migration whose destination refuses the damaged state
+    #     fails, and the source VM runs on to the guest's end;
+    #  5. a live migration of two busy vCPUs succeeds.
+    patched
+    mon=$tmp/monitor
+    relay=$tmp/relay.py
+    cat >"$relay" <<'PY'
+# relay.py: copy a migration stream, flipping one byte inside the openvmi
+# section's saved state.  Without arguments from stdin to stdout; with
+# LISTEN DEST, as a proxy between a source connecting to the UNIX socket
+# LISTEN and a destination listening on DEST, the return path included.
+import os, socket, sys, threading
+MAGIC = bytes.fromhex("4f564d4953415645")  # VMI_SAVE_MAGIC, little-endian
+
+
+def forward(read, send):
+    """Copy read() to send() until EOF; True when the byte was flipped."""
+    buf, done = b"", False
+    while True:
+        d = read()
+        buf += d
+        if not done:
+            i = buf.find(b"openvmi")
+            j = buf.find(MAGIC, i) if i >= 0 else -1
+            if j >= 0 and len(buf) >= j + 64:
+                b = bytearray(buf)
+                b[j + 48] ^= 0xFF
+                buf, done = bytes(b), True
+        if not d:
+            break
+        keep = 0 if done else 4096
+        if len(buf) > keep:
+            send(buf[:len(buf) - keep])
+            buf = buf[len(buf) - keep:]
+    send(buf)
+    return done
+
+
+if len(sys.argv) == 1:
+    ok = forward(lambda: sys.stdin.buffer.read1(1 << 16),
+                 sys.stdout.buffer.write)
+    sys.exit(0 if ok else 2)
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(sys.argv[1])
+listener.listen(1)
+dst = socket.socket(socket.AF_UNIX)
+dst.connect(sys.argv[2])
+src, _ = listener.accept()
+
+
+def back():  # the return path, unchanged
+    while True:
+        d = dst.recv(1 << 16)
+        if not d:
+            break
+        src.sendall(d)
+    src.shutdown(socket.SHUT_WR)
+
+
+t = threading.Thread(target=back, daemon=True)
+t.start()
+try:
+    ok = forward(lambda: src.recv(1 << 16), dst.sendall)
+    dst.shutdown(socket.SHUT_WR)
+except OSError:
+    ok = True  # the destination refused and closed first
+t.join(30)
+sys.exit(0 if ok else 2)
+PY
+    # mon_cmd CMD...: send monitor commands, print the replies.
+    mon_cmd() {
+        python3 - "$mon" "$@" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+time.sleep(0.1)
+for cmd in sys.argv[2:]:
+    s.sendall(cmd.encode() + b"\n")
+    time.sleep(0.3)
+    try:
+        print(s.recv(1 << 16).decode(errors="replace"))
+    except socket.timeout:
+        pass
+s.close()
+PY
+    }
+    # start_src IMAGE APPEND: a source QEMU in the background ($qpid).
+    start_src() {
+        rm -f "$mon"
+        : >"$tmp/src-con"
+        timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+            -M microvm -m 128 -nodefaults -display none \
+            -monitor unix:"$mon",server=on,wait=off \
+            -chardev file,id=vmicon,path="$tmp/src-con" \
+            -device openvmi,chardev=vmicon -append "$2" -kernel "$G/$1" \
+            >"$out" 2>"$err" &
+        qpid=$!
+    }
+    wait_for() { # TEXT FILE
+        i=0
+        until grep -q -- "$1" "$2" 2>/dev/null; do
+            i=$((i + 1))
+            [ $i -lt 400 ] || { kill $qpid 2>/dev/null; fail "no '$1' in $2"; }
+            sleep 0.05
+        done
+    }
+    # migrate_to_file FILE: migrate the source to FILE, end the source.
+    migrate_to_file() {
+        mon_cmd "migrate \"exec:cat > $1\"" >/dev/null
+        i=0
+        until mon_cmd "info migrate" | grep -q "Migration status: completed"; do
+            i=$((i + 1))
+            [ $i -lt 40 ] || { kill $qpid; fail "the migration did not complete"; }
+        done
+        mon_cmd quit >/dev/null
+        wait $qpid
+    }
+    # dest WANT_EXIT FILE IMAGE: continue the VM saved in FILE.
+    dest() {
+        : >"$tmp/dst-con"
+        timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+            -M microvm -m 128 -nodefaults -display none \
+            -chardev file,id=vmicon,path="$tmp/dst-con" \
+            -device openvmi,chardev=vmicon -kernel "$G/$3" \
+            -incoming "exec:cat $2" >"$out" 2>"$err"
+        got=$?
+        [ "$got" -eq "$1" ] || fail "destination exit $got, expected $1"
+    }
+
+    # 1. A timer sleep across the migration.
+    start_src hello.elf "status=5 sleep_ms=3000"
+    wait_for "hello: OpenVMI" "$tmp/src-con"
+    sleep 0.5
+    migrate_to_file "$tmp/hello.mig"
+    ! grep -q "slept" "$tmp/src-con" || fail "hello finished before the migration"
+    dest 5 "$tmp/hello.mig" hello.elf
+    expect "hello: clock [0-9]* ns, slept" "$tmp/dst-con"
+    slept=$(sed -n 's/.*slept \([0-9]*\) us.*/\1/p' "$tmp/dst-con")
+    [ -n "$slept" ] && [ "$slept" -ge 3000000 ] && [ "$slept" -lt 4500000 ] ||
+        fail "slept '$slept' us across the migration, expected 3000000..4500000"
+    echo "hello across a migration: $(cat "$tmp/dst-con")"
+
+    # 2. GUEST_STOPPED in the record on the destination.
+    start_src probe.elf "wait_stop=30 status=6"
+    wait_for "waiting for a stop" "$tmp/src-con"
+    migrate_to_file "$tmp/probe.mig"
+    dest 6 "$tmp/probe.mig" probe.elf
+    expect "probe: GUEST_STOPPED after the stop" "$tmp/dst-con"
+    expect "probe: GUEST_STOPPED clear after the clear" "$tmp/dst-con"
+
+    # 3. One byte of the OpenVMI state flipped: refused.
+    python3 "$relay" <"$tmp/hello.mig" >"$tmp/bad.mig" ||
+        fail "no OpenVMI state found in the stream"
+    cmp -s "$tmp/hello.mig" "$tmp/bad.mig" && fail "the relay changed nothing"
+    dest 1 "$tmp/bad.mig" hello.elf
+    expect "openvmi: the migration stream's OpenVMI state is refused: " "$err"
+    grep "openvmi:" "$err"
+
+    # 4. Live, through the damaging relay, with QEMU's return path (the
+    # source learns the outcome from the destination): the destination
+    # refuses, the source resumes and the guest ends there with its status.
+    sock=$tmp/in.sock
+    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -m 128 -nodefaults -display none \
+        -chardev file,id=vmicon,path="$tmp/dst-con" \
+        -device openvmi,chardev=vmicon -kernel "$G/hello.elf" \
+        -incoming unix:"$sock" >"$tmp/dst-out" 2>"$tmp/dst-err" &
+    dpid=$!
+    start_src hello.elf "status=7 sleep_ms=2000"
+    wait_for "hello: OpenVMI" "$tmp/src-con"
+    i=0
+    until [ -S "$sock" ]; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "no destination socket"; sleep 0.05
+    done
+    python3 "$relay" "$tmp/relay.sock" "$sock" &
+    rpid=$!
+    i=0
+    until [ -S "$tmp/relay.sock" ]; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "no relay socket"; sleep 0.05
+    done
+    mon_cmd "migrate_set_capability return-path on" \
+        "migrate -d unix:$tmp/relay.sock" >/dev/null
+    wait $dpid
+    [ $? -ne 0 ] || fail "the destination accepted a damaged state"
+    grep -q "openvmi: the migration stream's OpenVMI state is refused" \
+        "$tmp/dst-err" || { cat "$tmp/dst-err"; fail "no reason from the destination"; }
+    grep "openvmi:" "$tmp/dst-err"
+    wait $rpid || fail "the relay found no OpenVMI state in the live stream"
+    wait $qpid
+    got=$?
+    [ "$got" -eq 7 ] || fail "source exit $got after the failed migration, expected 7"
+    expect "hello: clock [0-9]* ns, slept" "$tmp/src-con"
+    echo "failed live migration, source ran on: $(grep slept "$tmp/src-con")"
+
+    # 5. A live migration that succeeds, of two vCPUs busy with IPIs
+    # (EVENT_SEND, upcalls: host-lib writes the event records all along,
+    # which its dirty callback marks), the clock, TLB_FLUSH and memory
+    # release: the guest's checks pass on the destination.
+    sock=$tmp/in2.sock
+    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -smp 2 -m 128 -nodefaults -display none \
+        -chardev file,id=vmicon,path="$tmp/dst-con" \
+        -device openvmi,chardev=vmicon -kernel "$G/smp.elf" \
+        -incoming unix:"$sock" >"$tmp/dst-out" 2>"$tmp/dst-err" &
+    dpid=$!
+    rm -f "$mon"
+    : >"$tmp/src-con"
+    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -smp 2 -m 128 -nodefaults -display none \
+        -monitor unix:"$mon",server=on,wait=off \
+        -chardev file,id=vmicon,path="$tmp/src-con" \
+        -device openvmi,chardev=vmicon -append "rounds=60000" \
+        -kernel "$G/smp.elf" >"$out" 2>"$err" &
+    qpid=$!
+    wait_for "vCPUs online" "$tmp/src-con"
+    i=0
+    until [ -S "$sock" ]; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "no destination socket"; sleep 0.05
+    done
+    sleep 0.3
+    mon_cmd "migrate -d unix:$sock" >/dev/null
+    i=0
+    until mon_cmd "info migrate" | grep -q "Migration status: completed"; do
+        i=$((i + 1))
+        [ $i -lt 40 ] || { kill $qpid $dpid; fail "the live migration did not complete"; }
+    done
+    ! grep -q "all checks passed" "$tmp/src-con" ||
+        fail "the guest finished before the live migration"
+    mon_cmd quit >/dev/null
+    wait $qpid
+    wait $dpid
+    got=$?
+    [ "$got" -eq 0 ] || { cat "$tmp/dst-con" "$tmp/dst-err"; fail "destination exit $got after a live migration, expected 0"; }
+    expect "smp: all checks passed" "$tmp/dst-con"
+    echo "live migration of smp on 2 vCPUs: $(grep "all checks" "$tmp/dst-con")" ;;
 checkpatch)
     # QEMU's own style checker on every patch of the series: 0 errors.
     patched
