@@ -65,13 +65,18 @@ static const char usage[] =
     "                         sim, or a hypervisor that links libvmi-host.so\n"
     "                         dynamically (vmi-run does)\n"
     "  --list-faults          print the faults the test variant can inject\n"
-    "  --mutation-matrix      sim: run the suite once per host-lib fault, on\n"
-    "                         the test variant\n"
+    "  --mutation-matrix      run the suite once per host-lib fault, on the\n"
+    "                         test variant: on the simulator, or with\n"
+    "                         --backend vm / --hypervisor on a hypervisor\n"
+    "                         that links libvmi-host.so.1 dynamically (a\n"
+    "                         fault no test can catch there is listed)\n"
     "  --matrix-md FILE       with --mutation-matrix: also write Markdown\n"
     "  --host-lib-test DIR    directory of host-lib's test variant\n"
     "                         (default: the one built with vmi-conform)\n"
     "  --certify-guest ELF    run a guest on vmi-run --strict and report its\n"
-    "                         violations (exit 1 if any)\n"
+    "                         violations (exit 1 if any); with --hypervisor,\n"
+    "                         on that command, which must run its host in\n"
+    "                         strict mode (QEMU: -device openvmi,strict=on)\n"
     "  --sim-shared           sim: one VM for the whole suite, in the\n"
     "                         image's order (as on a hypervisor)\n"
     "  --list                 print the tests and their clauses (JSON)\n"
@@ -642,13 +647,104 @@ struct mut {
     unsigned nfail;
     char *failing; /* space separated test names */
     int hits_clause;
+    char *why_not; /* not caught, and cannot be here: why (or NULL) */
 };
+
+/* One run of the whole suite with `fault` injected (NULL: none). */
+static void matrix_run(struct conform_run *run, const struct opts *o,
+                       const char *fault)
+{
+    struct opts q = *o;
+
+    if (strcmp(run->backend, "vm")) {
+        run_sim(run, fault, 1);
+        return;
+    }
+    /* The hypervisor inherits the fault and the test variant's path. */
+    if (fault)
+        setenv("VMI_HOST_FAULT", fault, 1);
+    else
+        unsetenv("VMI_HOST_FAULT");
+    q.out = NULL;
+    q.quiet = 1;
+    run->end_ok = 1;
+    run->end_why[0] = 0;
+    run_vm(run, &q);
+}
+
+/* 1 when test k of `run` got a fail or crash verdict. */
+static int test_failed(const struct conform_run *run, size_t k)
+{
+    int j;
+
+    for (j = 0; j < run->tr[k].nres; j++)
+        if (run->tr[k].res[j].verdict == CV_FAIL ||
+            run->tr[k].res[j].verdict == CV_CRASH)
+            return 1;
+    return 0;
+}
+
+/*
+ * A fault the suite did not catch on a hypervisor: run it on the simulator
+ * (every profile) to learn which tests catch it there.  If every one of
+ * them got no pass or fail verdict in the hypervisor's baseline (na: it
+ * needs the simulator's hooks; skip: its profile is not run there), no
+ * test can catch it on this hypervisor: return why, naming them.  NULL
+ * when one of them ran there (the fault then counts as not caught) or the
+ * simulator does not catch it either.
+ */
+static char *not_catchable_here(struct conform_run *sim, const char *fault,
+                                const char *const *base_verdict)
+{
+    size_t k, cap = 256, len = 0;
+    char *why = malloc(cap);
+    int n = 0;
+
+    if (!why)
+        return NULL;
+    run_sim(sim, fault, 1);
+    conform_finalize(sim);
+    len = (size_t)snprintf(why, cap, "the simulator catches it with");
+    for (k = 0; k < sim->ntests; k++) {
+        size_t need;
+
+        if (!test_failed(sim, k))
+            continue;
+        if (!base_verdict[k]) { /* a catching test that runs here */
+            free(why);
+            return NULL;
+        }
+        need =
+            len + strlen(sim->tr[k].test->name) + strlen(base_verdict[k]) + 16;
+        if (need > cap) {
+            char *nw = realloc(why, cap = need * 2);
+
+            if (!nw) {
+                free(why);
+                return NULL;
+            }
+            why = nw;
+        }
+        len += (size_t)snprintf(why + len, cap - len, "%s %s (%s here)",
+                                n ? "," : "", sim->tr[k].test->name,
+                                base_verdict[k]);
+        n++;
+    }
+    if (!n) {
+        free(why);
+        return NULL;
+    }
+    return why;
+}
 
 static int mutation_matrix(struct conform_run *run, const struct opts *o)
 {
     const char *names[128], *clauses[128];
     unsigned n = test_variant_faults()(names, clauses, 128), i, caught = 0,
-             exact = 0;
+             exact = 0, notrun = 0;
+    int vm = !strcmp(run->backend, "vm");
+    const char **base_verdict = NULL;
+    struct conform_run *sim = NULL;
     char *base_fail;
     struct mut *m = calloc(n ? n : 1, sizeof(*m));
     char path[4096];
@@ -661,9 +757,10 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
         return 2;
     if (n > 128)
         n = 128;
-    printf("Mutation matrix: %u host-lib faults, %zu tests each (simulator)\n",
-           n, run->ntests);
-    run_sim(run, NULL, 1);
+    printf("Mutation matrix: %u host-lib faults, %zu tests each (%s)\n", n,
+           run->ntests,
+           strcmp(run->backend, "vm") ? "simulator" : run->hypervisor);
+    matrix_run(run, o, NULL);
     conform_finalize(run);
     base_ok = conform_exit_status(run) == 0;
     /* Tests that fail without a fault cannot count as catching one. */
@@ -677,6 +774,35 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
                 base_fail[k] = 1;
     printf("  baseline    %s\n",
            base_ok ? "all pass" : "FAILS: tests failing here are ignored");
+    /*
+     * On a hypervisor: what each test got in the baseline, NULL when it
+     * ran (pass or fail), else its verdict ("na", "skip"): a fault caught
+     * only by tests that do not run here cannot be caught here.
+     */
+    if (vm) {
+        base_verdict =
+            calloc(run->ntests ? run->ntests : 1, sizeof(*base_verdict));
+        sim = calloc(1, sizeof(*sim));
+        if (!base_verdict || !sim || collect(sim, o->filter) != 0)
+            return 2;
+        sim->backend = "sim";
+        sim->profiles =
+            VMI_PROFILE_CORE | VMI_PROFILE_PAGETABLE | VMI_PROFILE_MIGRATION;
+        sim->profile_name = "core+pagetable+migration";
+        for (k = 0; k < run->ntests; k++) {
+            int ran = 0;
+
+            for (j = 0; j < run->tr[k].nres; j++)
+                if (run->tr[k].res[j].verdict == CV_PASS ||
+                    run->tr[k].res[j].verdict == CV_FAIL)
+                    ran = 1;
+            if (!ran)
+                base_verdict[k] =
+                    run->tr[k].nres
+                        ? conform_verdict_names[run->tr[k].res[0].verdict]
+                        : "no verdict";
+        }
+    }
     for (k = 0; k < run->ntests; k++)
         if (base_fail[k])
             printf("  baseline    fails: %s\n", run->tr[k].test->name);
@@ -686,7 +812,7 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
 
         m[i].name = names[i];
         m[i].clause = clauses[i];
-        run_sim(run, names[i], 1);
+        matrix_run(run, o, names[i]);
         conform_finalize(run);
         for (k = 0; k < run->ntests; k++) {
             int failed = 0;
@@ -713,21 +839,29 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
                 len = strlen(m[i].failing);
             }
         }
+        if (!m[i].nfail && vm)
+            m[i].why_not = not_catchable_here(sim, names[i], base_verdict);
         if (m[i].nfail)
             caught++;
+        else if (m[i].why_not)
+            notrun++;
         if (m[i].hits_clause)
             exact++;
-        printf("  %-34s %-12s %s (%u tests fail%s) %.2f s\n", names[i],
-               clauses[i], m[i].nfail ? "caught" : "NOT CAUGHT", m[i].nfail,
-               m[i].nfail ? (m[i].hits_clause ? ", incl. its clause"
-                                              : ", not at its clause")
-                          : "",
-               (now_ms() - f0) / 1000.0);
+        if (!m[i].nfail && m[i].why_not)
+            printf("  %-34s %-12s cannot be caught here: %s %.2f s\n", names[i],
+                   clauses[i], m[i].why_not, (now_ms() - f0) / 1000.0);
+        else
+            printf("  %-34s %-12s %s (%u tests fail%s) %.2f s\n", names[i],
+                   clauses[i], m[i].nfail ? "caught" : "NOT CAUGHT", m[i].nfail,
+                   m[i].nfail ? (m[i].hits_clause ? ", incl. its clause"
+                                                  : ", not at its clause")
+                              : "",
+                   (now_ms() - f0) / 1000.0);
         fflush(stdout);
     }
     printf("  faults caught %u / %u injected (%u at the fault's own clause),"
-           " %.1f s\n",
-           caught, n, exact, (now_ms() - t0) / 1000.0);
+           " %u cannot be caught on this backend, %.1f s\n",
+           caught, n, exact, notrun, (now_ms() - t0) / 1000.0);
 
     if (o->out) {
         mkdir(o->out, 0755);
@@ -735,10 +869,12 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
         f = fopen(path, "w");
         if (f) {
             fprintf(f,
-                    "{\n  \"baseline_pass\": %s,\n  \"injected\": %u,\n"
+                    "{\n  \"backend\": \"%s\",\n"
+                    "  \"baseline_pass\": %s,\n  \"injected\": %u,\n"
                     "  \"caught\": %u,\n  \"caught_at_clause\": %u,\n"
-                    "  \"faults\": [\n",
-                    base_ok ? "true" : "false", n, caught, exact);
+                    "  \"cannot_catch_here\": %u,\n  \"faults\": [\n",
+                    run->backend, base_ok ? "true" : "false", n, caught, exact,
+                    notrun);
             for (i = 0; i < n; i++) {
                 fprintf(f, "    {\"fault\": ");
                 conform_json_string(f, m[i].name);
@@ -750,6 +886,10 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
                         m[i].nfail ? "true" : "false",
                         m[i].hits_clause ? "true" : "false");
                 conform_json_string(f, m[i].failing ? m[i].failing : "");
+                if (!m[i].nfail && m[i].why_not) {
+                    fprintf(f, ", \"cannot_catch_here\": ");
+                    conform_json_string(f, m[i].why_not);
+                }
                 fprintf(f, "}%s\n", i + 1 < n ? "," : "");
             }
             fprintf(f, "  ]\n}\n");
@@ -777,7 +917,9 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
                         m[i].name, m[i].clause, m[i].nfail ? "y" : "n",
                         m[i].nfail ? "yes" : "NO", m[i].hits_clause ? "y" : "n",
                         m[i].hits_clause ? "yes" : "no");
-                conform_html_escape(f, m[i].failing ? m[i].failing : "");
+                conform_html_escape(f, m[i].failing   ? m[i].failing
+                                       : m[i].why_not ? m[i].why_not
+                                                      : "");
                 fprintf(f, "</td></tr>\n");
             }
             fprintf(f, "</table></body></html>\n");
@@ -788,8 +930,12 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
         if (f) {
             for (i = 0; i < n; i++)
                 fprintf(f, "%-34s %-12s %-10s %s\n", m[i].name, m[i].clause,
-                        m[i].nfail ? "caught" : "NOT-CAUGHT",
-                        m[i].failing ? m[i].failing : "");
+                        m[i].nfail     ? "caught"
+                        : m[i].why_not ? "cannot-here"
+                                       : "NOT-CAUGHT",
+                        m[i].failing   ? m[i].failing
+                        : m[i].why_not ? m[i].why_not
+                                       : "");
             fprintf(f, "caught %u / %u\n", caught, n);
             fclose(f);
         }
@@ -825,12 +971,21 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
             printf("  markdown    %s\n", o->matrix_md);
         }
     }
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         free(m[i].failing);
+        free(m[i].why_not);
+    }
     free(m);
     free(base_fail);
-    /* The baseline is judged by the suite run itself; here: teeth. */
-    return caught == n ? 0 : 1;
+    free(base_verdict);
+    if (sim)
+        free(sim->tr);
+    free(sim);
+    /*
+     * Teeth: every fault caught, except those no test can catch on this
+     * backend (listed with the reason); the baseline must pass.
+     */
+    return base_ok && caught + notrun == n ? 0 : 1;
 }
 
 /* ---- guest certification
@@ -850,16 +1005,19 @@ static int certify_guest(const struct opts *o)
         fprintf(stderr, "vmi-conform: no hypervisor for --certify-guest\n");
         return 2;
     }
-    if (!kvm_usable()) {
+    if (!o->hypervisor && !kvm_usable()) {
         printf("vmi-conform: /dev/kvm is not usable: cannot run the guest\n");
         return 77;
     }
     log = fdopen(fd, "w+");
     argc = split_cmd(hv, argv, 60, store, sizeof(store));
-    argv[argc++] = "--strict";
+    /* Another hypervisor's command line enables strict mode itself. */
+    if (!o->hypervisor)
+        argv[argc++] = "--strict";
     argv[argc++] = (char *)o->certify;
     argv[argc] = NULL;
-    printf("Certifying guest %s on %s --strict\n", o->certify, hv);
+    printf("Certifying guest %s on %s%s\n", o->certify, hv,
+           o->hypervisor ? "" : " --strict");
     st = run_child(argv, NULL, o->timeout, &to, log);
     fflush(log);
     rewind(log);
@@ -1044,7 +1202,8 @@ int main(int argc, char **argv)
                 o.requirements);
     run.end_ok = 1;
 
-    if (o.mutation) {
+    /* The matrix runs on the simulator unless a hypervisor is asked for. */
+    if (o.mutation && strcmp(o.backend, "vm") && !o.hypervisor) {
         run.profiles =
             VMI_PROFILE_CORE | VMI_PROFILE_PAGETABLE | VMI_PROFILE_MIGRATION;
         run.profile_name = "core+pagetable+migration";
@@ -1113,6 +1272,8 @@ int main(int argc, char **argv)
             return 2;
         }
         printf("vmi-conform: %s %s\n", run.hypervisor, run.image);
+        if (o.mutation)
+            return mutation_matrix(&run, &o);
         if (run_vm(&run, &o) != 0)
             return 2;
     }

@@ -13,6 +13,10 @@ every (test, clause) with a verdict on both (pass or fail) must have the
 same one on QEMU as on vmi-run.
 
 usage: conform_qemu.py VMI_CONFORM QEMU_BUILD KNOWN_FAILURES OUTDIR
+       conform_qemu.py --mutation-matrix VMI_CONFORM QEMU_BUILD OUTDIR
+The second form runs vmi-conform's mutation matrix on this QEMU, through
+host-lib's test variant swapped in with LD_LIBRARY_PATH: every fault is
+caught, or listed as one that only tests QEMU cannot run catch.
 Exit 77 when the patched QEMU cannot be built here (see run-qemu.sh), or,
 with QEMU's verdicts as expected, when /dev/kvm is missing for vmi-run."""
 import json
@@ -36,24 +40,46 @@ def load_known(path):
     return known
 
 
-def main():
-    conform, build, known_path, outdir = sys.argv[1:5]
+def qemu_command(build):
+    """The hypervisor command line for vmi-conform, or an exit status."""
     unavailable = os.environ.get("QEMU_UNAVAILABLE", "")
     if unavailable and os.path.exists(unavailable) and \
             os.path.getsize(unavailable) > 0:
         print("SKIP: the patched QEMU cannot be built here: " +
               open(unavailable).read().strip())
         return 77
-    known = load_known(known_path)
     q = subprocess.run([build, "--print"], capture_output=True, text=True)
     if q.returncode != 0:
         print("FAIL: the patched QEMU is not built (examples/qemu/build.sh)")
         return 1
-    qemu = q.stdout.strip()
-    hv = (qemu + " -L /usr/share/qemu -L /usr/share/seabios -accel tcg"
-          " -M microvm -smp 4 -m 256 -nodefaults -display none"
-          " -chardev stdio,id=c"
-          " -device openvmi,chardev=c,pagetable=on,max-pinned=64 -kernel")
+    return (q.stdout.strip() +
+            " -L /usr/share/qemu -L /usr/share/seabios -accel tcg"
+            " -M microvm -smp 4 -m 256 -nodefaults -display none"
+            " -chardev stdio,id=c"
+            " -device openvmi,chardev=c,pagetable=on,max-pinned=64 -kernel")
+
+
+def mutation_matrix(conform, build, outdir):
+    hv = qemu_command(build)
+    if isinstance(hv, int):
+        return hv
+    os.makedirs(outdir, exist_ok=True)
+    r = subprocess.run([conform, "--mutation-matrix", "--hypervisor", hv,
+                        "--profile", "core+pagetable", "--timeout", "30",
+                        "--out", outdir],
+                       capture_output=True, text=True, timeout=3000)
+    print(r.stdout + r.stderr)
+    return 0 if r.returncode == 0 else 1
+
+
+def main():
+    if sys.argv[1] == "--mutation-matrix":
+        return mutation_matrix(*sys.argv[2:5])
+    conform, build, known_path, outdir = sys.argv[1:5]
+    hv = qemu_command(build)
+    if isinstance(hv, int):
+        return hv
+    known = load_known(known_path)
     os.makedirs(outdir, exist_ok=True)
     report = os.path.join(outdir, "report.json")
     if os.path.exists(report):
