@@ -622,6 +622,11 @@ void vmi_conform_run_test(struct vmi_conform_run *r,
         vmi_conform_na(&t, "needs a VM of its own");
     } else if ((test->flags & VMI_CONFORM_REAL) && be->sim) {
         vmi_conform_na(&t, "needs a real vCPU (registers, instructions)");
+    } else if ((test->flags & VMI_CONFORM_HOST_EVENT) && !be->host_event) {
+        vmi_conform_na(&t,
+                       be->host_event_why
+                           ? be->host_event_why
+                           : "nothing stops or migrates this VM on request");
     } else if ((test->flags & VMI_CONFORM_USER) && !be->user_call) {
         vmi_conform_na(&t, be->user_why ? be->user_why
                                         : "backend cannot call from user mode");

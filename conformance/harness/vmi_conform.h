@@ -55,6 +55,11 @@ struct vmi_conform_run;
 
 /* Needs a real vCPU (registers, instructions): na on the simulator. */
 #define VMI_CONFORM_REAL (1u << 7)
+/*
+ * Needs the hypervisor's own stop or migration (backend op host_event):
+ * na where nothing outside the VM serves the request.
+ */
+#define VMI_CONFORM_HOST_EVENT (1u << 8)
 
 /* Work per call the simulator uses for VMI_CONFORM_SMALLWORK tests. */
 #define VMI_CONFORM_SMALL_WORK_PER_CALL 3u
@@ -205,7 +210,28 @@ struct vmi_conform_backend {
     uint64_t ram_end;
     /* 1: every test gets a VM of its own (VMI_CONFORM_FRESH_VM tests run). */
     int vm_per_test;
+    /*
+     * The hypervisor's own stop or migration, done to the running VM from
+     * outside it (VMI_CONFORM_HOST_*), with `downtime_ns` of host time
+     * between the stop and the continuation.  `c` is the calling vCPU's
+     * registered clock record: the op clears its GUEST_STOPPED flag, asks
+     * for the event and returns once the VM runs again, which the flag
+     * shows (VMI-CLK-037).  *gap_ns: the largest step of the VM clock the
+     * caller saw meanwhile.  0, or -1 when nothing happened in time.  NULL
+     * when nothing serves it (host_event_why says why).
+     *   simulator: a save and restore (the simulator's only stop);
+     *   vm: a request line "VMI-HOST-REQUEST stop|migrate downtime_ms=N"
+     *       on the console, which a driver of the hypervisor serves
+     *       (examples/qemu/tests/qemu_host_driver.py: QEMU's stop and cont,
+     *       or a migration through QEMU's own stream); the image offers the
+     *       op only when its command line says host_events=1.
+     */
+    int (*host_event)(void *ctx, int what, uint64_t downtime_ns,
+                      struct vmi_clock_record *c, uint64_t *gap_ns);
+    const char *host_event_why;
 };
+#define VMI_CONFORM_HOST_STOP 1
+#define VMI_CONFORM_HOST_MIGRATE 2
 
 #define VMI_CONFORM_MAX_CLAUSES 16
 #define VMI_CONFORM_DETAIL 200

@@ -234,6 +234,62 @@ static void parse_filter(const char *cmdline)
     filter[n] = 0;
 }
 
+/* 1 when the command line holds the word `w` (space separated). */
+static int cmdline_has(const char *cmdline, const char *w)
+{
+    const char *p = cmdline;
+
+    for (; *p; p++) {
+        size_t i = 0;
+
+        if (p != cmdline && p[-1] != ' ')
+            continue;
+        while (w[i] && p[i] == w[i])
+            i++;
+        if (!w[i] && (p[i] == 0 || p[i] == ' '))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * The hypervisor's stop or migration on request (backend op host_event):
+ * a console line that a driver outside the VM serves (host_events=1 on
+ * the command line says one does), then a wait for GUEST_STOPPED in the
+ * caller's clock record, which the host sets when the VM runs again.
+ */
+static int host_event(void *ctx, int what, uint64_t downtime_ns,
+                      struct vmi_clock_record *c, uint64_t *gap_ns)
+{
+    uint64_t t0, prev, now, gap = 0;
+
+    (void)ctx;
+    __atomic_and_fetch(&c->flags, (uint8_t)~VMI_CLOCK_GUEST_STOPPED,
+                       __ATOMIC_SEQ_CST);
+    rt_printf("VMI-HOST-REQUEST %s downtime_ms=%lu\n",
+              what == VMI_CONFORM_HOST_MIGRATE ? "migrate" : "stop",
+              downtime_ns / 1000000u);
+    t0 = prev = rt_now();
+    for (;;) {
+        int resumed = __atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
+                      VMI_CLOCK_GUEST_STOPPED;
+
+        now = rt_now();
+        if (now - prev > gap)
+            gap = now - prev;
+        prev = now;
+        if (resumed)
+            break;
+        if (now - t0 > UINT64_C(60000000000)) {
+            *gap_ns = gap;
+            return -1;
+        }
+        __asm__ volatile("pause");
+    }
+    *gap_ns = gap;
+    return 0;
+}
+
 /*
  * User mode: one page of position-independent code run at CPL3 with IOPL
  * 3 (the runtime's rt_user_enter), making one port-I/O call described by
@@ -332,6 +388,12 @@ int kmain(const struct rt_boot *boot)
     rt_apic_enable(); /* a no-op without a local APIC */
     vmi_guest_vcpu_init(&rt_cpu(0)->v, &rt_vmi, 0);
     parse_filter(boot->cmdline);
+    if (cmdline_has(boot->cmdline, "host_events=1"))
+        be.host_event = host_event;
+    else
+        be.host_event_why = "nothing outside the VM serves stop and "
+                            "migration requests (examples/qemu/tests/"
+                            "qemu_host_driver.py does, for QEMU)";
     be.name = "vm";
     be.emit = emit;
     be.cpuid = cpuid;

@@ -475,6 +475,19 @@ static int k_migrate(void *ctx, uint64_t downtime_ns)
     return st;
 }
 
+/* The backend's host_event: a stop or a migration is a save and restore. */
+static int k_host_event(void *ctx, int what, uint64_t downtime_ns,
+                        struct vmi_clock_record *c, uint64_t *gap_ns)
+{
+    (void)what;
+    __atomic_and_fetch(&c->flags, (uint8_t)~VMI_CLOCK_GUEST_STOPPED,
+                       __ATOMIC_SEQ_CST);
+    *gap_ns = 0;
+    if (k_migrate(ctx, downtime_ns) != 0)
+        return -1;
+    return (c->flags & VMI_CLOCK_GUEST_STOPPED) ? 0 : -1;
+}
+
 static void k_race(void *ctx, uint32_t reads, uint8_t flags)
 {
     struct vmi_sim *s = ctx;
@@ -744,6 +757,7 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->be.vcpu_run = b_vcpu_run;
     s->be.vcpu_is_started = b_vcpu_is_started;
     s->be.sim = &s->hooks;
+    s->be.host_event = k_host_event;
     s->be.ram_end = s->ram_bytes;
     s->be.vm_per_test = 1;
     *out = s;

@@ -288,6 +288,50 @@ TEST(clk_guest_clear_of_stopped_kept_until_next_stop)
     VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
 }
 
+/*
+ * The hypervisor's own stop, done from outside the VM (QEMU's stop and cont
+ * through its driver; a save and restore on the simulator): the record
+ * shows GUEST_STOPPED when the VM runs again, the reference clock does not
+ * count the 2 s stop (no timer reaches its deadline during it), and the
+ * guest's clear of the flag holds until the next stop.
+ */
+TEST(clk_host_stop_sets_guest_stopped_until_cleared)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    struct vmi_clock_record *c = cases_clock(t);
+    const uint64_t stop_ns = UINT64_C(2000000000);
+    uint64_t gap = 0, dl, r[2];
+    int i;
+
+    VMI_REQUIRE("VMI-CLK-037", c != NULL && e != NULL);
+    dl = vmi_conform_time(t) + stop_ns / 2;
+    VMI_REQUIRE_ST("VMI-TMR-023",
+                   CALL5(t, VMI_HC_TIMER_ARM, 6, dl, 0, 14, 0, NULL), 0);
+    VMI_REQUIRE("VMI-CLK-037",
+                t->be->host_event(t->be->ctx, VMI_CONFORM_HOST_STOP, stop_ns, c,
+                                  &gap) == 0);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK("VMI-TMR-023", gap < stop_ns / 2);
+    /* Before its deadline the timer has not fired, stop or no stop. */
+    VMI_CHECK("VMI-TMR-023", vmi_conform_time(t) >= dl ||
+                                 !(cases_pending(e) & (UINT64_C(1) << 14)));
+    /* The guest clears the flag (pvclock's way); it stays clear. */
+    __atomic_and_fetch(&c->flags, (uint8_t)~VMI_CLOCK_GUEST_STOPPED,
+                       __ATOMIC_SEQ_CST);
+    for (i = 0; i < 5; i++) {
+        CALL2(t, VMI_HC_BLOCK, vmi_conform_time(t) + 10000000, 0, r);
+        CALL0(t, VMI_HC_TIME_READ, r);
+        VMI_CHECK_EQ("VMI-CLK-038", c->flags & VMI_CLOCK_GUEST_STOPPED, 0);
+    }
+    CALL1(t, VMI_HC_TIMER_CANCEL, 6, r);
+    cases_clear(e, UINT64_C(1) << 14);
+    /* The next stop sets it again. */
+    VMI_REQUIRE("VMI-CLK-037",
+                t->be->host_event(t->be->ctx, VMI_CONFORM_HOST_STOP,
+                                  stop_ns / 10, c, &gap) == 0);
+    VMI_CHECK("VMI-CLK-037", c->flags & VMI_CLOCK_GUEST_STOPPED);
+}
+
 TEST(wck_offset_gives_plausible_wall_clock)
 {
     uint64_t r[2], r2[2];
@@ -483,6 +527,10 @@ static const struct vmi_conform_test tests[] = {
         VMI_CONFORM_SIM, VMI_F_CLOCK),
     CLK(clk_guest_clear_of_stopped_kept_until_next_stop,
         "VMI-CLK-037 VMI-CLK-038", VMI_CONFORM_SIM, VMI_F_CLOCK),
+    {"clk_host_stop_sets_guest_stopped_until_cleared",
+     "VMI-CLK-037 VMI-CLK-038 VMI-TMR-023", VMI_PROFILE_CORE,
+     VMI_CONFORM_HOST_EVENT, VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER, 1, 20000,
+     clk_host_stop_sets_guest_stopped_until_cleared},
     CLK(wck_offset_gives_plausible_wall_clock, "VMI-WCK-001", 0, VMI_F_CLOCK),
     CLK(stl_register_rejects_bad_arguments,
         "VMI-STL-001 VMI-STL-002 VMI-STL-003 VMI-STL-004", 0, VMI_F_STEAL),

@@ -437,6 +437,62 @@ TEST(sav_migration_keeps_timers_records_and_clock)
     unpopulate(t, e);
 }
 
+/*
+ * A migration through the hypervisor's own stream (QEMU's migrate and
+ * -incoming through its driver; a save and restore on the simulator), 2 s
+ * between the stop and the continuation: the VM clock continues from where
+ * it stopped, the record shows GUEST_STOPPED, an armed timer fires at its
+ * absolute deadline and no earlier, another is still armed, and the
+ * registrations and the negotiation survive.
+ */
+TEST(sav_host_migration_keeps_timers_records_and_clock)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    struct vmi_clock_record *c = cases_clock(t);
+    const uint64_t downtime = UINT64_C(2000000000);
+    uint64_t before, after, gap = 0, dl, now, r[2] = {0, 0};
+    int rounds = 0;
+
+    VMI_REQUIRE("VMI-SAV-005", e != NULL && c != NULL);
+    before = vmi_conform_time(t);
+    dl = before + downtime / 2;
+    VMI_REQUIRE_ST("VMI-TMR-018",
+                   CALL5(t, VMI_HC_TIMER_ARM, 1, dl, 0, 5, 0, NULL), 0);
+    VMI_REQUIRE_ST(
+        "VMI-SAV-005",
+        CALL5(t, VMI_HC_TIMER_ARM, 2, UINT64_C(1) << 62, 0, 6, 0, NULL), 0);
+    VMI_REQUIRE("VMI-SAV-019",
+                t->be->host_event(t->be->ctx, VMI_CONFORM_HOST_MIGRATE,
+                                  downtime, c, &gap) == 0);
+    after = vmi_conform_time(t);
+    VMI_CHECK("VMI-SAV-020", c->flags & VMI_CLOCK_GUEST_STOPPED);
+    VMI_CHECK("VMI-SAV-019", after >= before);
+    VMI_CHECK("VMI-CLK-003", gap < downtime / 2);
+    /* Timer 1 fires at its absolute deadline, not before. */
+    while (rounds < 100) {
+        int pending = (cases_pending(e) & (UINT64_C(1) << 5)) != 0;
+
+        now = vmi_conform_time(t);
+        if (pending) {
+            VMI_CHECK("VMI-TMR-018", now >= dl);
+            break;
+        }
+        CALL2(t, VMI_HC_BLOCK, dl + downtime, 0, r);
+        rounds++;
+    }
+    VMI_CHECK("VMI-TMR-018", cases_pending(e) & (UINT64_C(1) << 5));
+    VMI_CHECK_ST("VMI-SAV-005", CALL1(t, VMI_HC_TIMER_CANCEL, 2, r), 0);
+    VMI_CHECK_EQ("VMI-SAV-005", r[0], 1);
+    /* Registration and negotiation survive. */
+    VMI_CHECK_ST("VMI-SAV-005", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 9, 0, NULL),
+                 0);
+    VMI_CHECK("VMI-SAV-005", cases_pending(e) & (UINT64_C(1) << 9));
+    VMI_CHECK_ST("VMI-SAV-005",
+                 CALL2(t, VMI_HC_NEGOTIATE, VMI_VERSION(1, 0), 0, NULL),
+                 -VMI_E_STATE);
+    cases_clear(e, (UINT64_C(1) << 5) | (UINT64_C(1) << 9));
+}
+
 TEST(sav_save_after_restore_is_identical)
 {
     const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
@@ -480,6 +536,11 @@ static const struct vmi_conform_test tests[] = {
     SAV(sav_migration_keeps_timers_records_and_clock,
         "VMI-SAV-005 VMI-SAV-006 VMI-SAV-019 VMI-SAV-020 VMI-TMR-018"),
     SAV(sav_save_after_restore_is_identical, "VMI-SAV-021"),
+    {"sav_host_migration_keeps_timers_records_and_clock",
+     "VMI-SAV-005 VMI-SAV-019 VMI-SAV-020 VMI-CLK-003 VMI-TMR-018",
+     VMI_PROFILE_MIGRATION, VMI_CONFORM_HOST_EVENT,
+     VMI_F_TIMER | VMI_F_CLOCK | VMI_F_EVENTS, 1, 20000,
+     sav_host_migration_keeps_timers_records_and_clock},
 };
 
 AREA(vmi_conform_area_save, "save", tests);
