@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <vmi_host.h>
 
 /* Exit codes of vmi-run (README.md and --help document them). */
@@ -145,18 +146,44 @@ struct vmm {
     uint64_t run_ns; /* vCPU threads started */
 };
 
-/* vm.c */
+/* vm.c: the KVM VM. */
 int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
                size_t why_len);
 int vmm_load_kernel(struct vmm *vm, char *why, size_t why_len);
-int vmm_run(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);
 void vmm_stop(struct vmm *vm, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t vmm_now_ns(void);
-int vmm_pause_all(struct vmm *vm);
+void vmm_deadline_ts(struct timespec *ts, uint64_t mono_ns);
 void vmm_print_stats(struct vmm *vm);
+void vmm_tight_timer_slack(void);
+int vmm_fault(const struct vmm *vm, const char *name);
+
+/* vcpu.c: the vCPU threads. */
+int vmm_run(struct vmm *vm);
+int vmm_pause_all(struct vmm *vm);
+void vmm_sig_kick(int sig);
+void vmm_kick_vcpu(struct vmm_vcpu *v);
+int vmm_get_sregs(struct vmm_vcpu *v, struct kvm_sregs *s);
+int vmm_service_locked(struct vmm_vcpu *v);
+struct kvm_regs *vmm_regs_of(struct vmm_vcpu *v, struct kvm_regs *tmp);
+int vmm_put_regs(struct vmm_vcpu *v, struct kvm_regs *r);
+
+/* hostlib.c: host-lib's embedding. */
+int vmm_host_create(struct vmm *vm, char *why, size_t why_len);
 void vmm_set_wall_clock(struct vmm *vm);
+int vmm_hypercall(struct vmm_vcpu *v);
+void vmm_take_upcalls(struct vmm_vcpu *v);
+void vmm_serve_flush_locked(struct vmm_vcpu *v);
+void *vmm_timer_thread(void *arg);
+/* Steal time from the vCPU thread's run delay (schedstat). */
+struct steal_clock {
+    int fd;
+    uint64_t last_delay_ns;
+    uint64_t next_check_ns;
+};
+uint64_t vmm_read_run_delay(int fd);
+void vmm_steal_update(struct vmm_vcpu *v, struct steal_clock *sc);
 
 /* snapshot.c */
 int vmm_snapshot_save(struct vmm *vm, const char *path, char *why,

@@ -14,6 +14,8 @@ import re
 import subprocess
 import sys
 
+from conform_qemu import patched_qemu
+
 
 def certify(conform, guest, hypervisor=None):
     cmd = [conform, "--certify-guest", guest]
@@ -26,17 +28,10 @@ def certify(conform, guest, hypervisor=None):
 
 def main():
     conform, build, guests = sys.argv[1], sys.argv[2], sys.argv[3:]
-    unavailable = os.environ.get("QEMU_UNAVAILABLE", "")
-    if unavailable and os.path.exists(unavailable) and \
-            os.path.getsize(unavailable) > 0:
-        print("SKIP: the patched QEMU cannot be built here: " +
-              open(unavailable).read().strip())
-        return 77
-    q = subprocess.run([build, "--print"], capture_output=True, text=True)
-    if q.returncode != 0:
-        print("FAIL: the patched QEMU is not built (examples/qemu/build.sh)")
-        return 1
-    hv = (q.stdout.strip() + " -L /usr/share/qemu -L /usr/share/seabios"
+    qemu = patched_qemu(build)
+    if isinstance(qemu, int):
+        return qemu
+    hv = (qemu + " -L /usr/share/qemu -L /usr/share/seabios"
           " -accel tcg -M microvm -smp 2 -m 128 -nodefaults -display none"
           " -chardev stdio,id=c -device openvmi,chardev=c,strict=on -kernel")
     try:

@@ -49,10 +49,9 @@ def load_known(path):
     return known
 
 
-def qemu_command(build, driver=False):
-    """The hypervisor command line for vmi-conform, or an exit status.
-    With driver, QEMU runs under qemu_host_driver.py, which serves the
-    image's requests for QEMU's own stop and migration."""
+def patched_qemu(build):
+    """The patched qemu-system-x86_64 (build.sh --print), or the exit
+    status to end with: 77 when ./vmi.sh found it cannot be built here."""
     unavailable = os.environ.get("QEMU_UNAVAILABLE", "")
     if unavailable and os.path.exists(unavailable) and \
             os.path.getsize(unavailable) > 0:
@@ -63,12 +62,22 @@ def qemu_command(build, driver=False):
     if q.returncode != 0:
         print("FAIL: the patched QEMU is not built (examples/qemu/build.sh)")
         return 1
+    return q.stdout.strip()
+
+
+def qemu_command(build, driver=False):
+    """The hypervisor command line for vmi-conform, or an exit status.
+    With driver, QEMU runs under qemu_host_driver.py, which serves the
+    image's requests for QEMU's own stop and migration."""
+    qemu = patched_qemu(build)
+    if isinstance(qemu, int):
+        return qemu
     prefix = ""
     if driver:
         prefix = "%s %s " % (sys.executable, os.path.join(
             os.path.dirname(os.path.abspath(__file__)),
             "qemu_host_driver.py"))
-    return (prefix + q.stdout.strip() +
+    return (prefix + qemu +
             " -L /usr/share/qemu -L /usr/share/seabios -accel tcg"
             " -M microvm -smp 4 -m 256 -nodefaults -display none"
             " -chardev stdio,id=c"

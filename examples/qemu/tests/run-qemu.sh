@@ -40,6 +40,52 @@ qemu() {
     [ "$got" -eq "$want" ] || fail "qemu exit $got, expected $want ($machine $*)"
 }
 
+# A guest on QEMU in the background ($qpid) with its console in $con and a
+# monitor socket at $mon: bg_guest IMAGE CMDLINE [QEMU ARGS...].
+mon=$tmp/monitor
+con=$tmp/console
+bg_guest() {
+    img=$1 cmdline=$2
+    shift 2
+    rm -f "$mon"
+    : >"$con"
+    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M microvm -m 128 -nodefaults -display none \
+        -monitor unix:"$mon",server=on,wait=off \
+        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon \
+        "$@" -append "$cmdline" -kernel "$G/$img" >"$out" 2>"$err" &
+    qpid=$!
+}
+
+# wait_for TEXT FILE [COUNT]: until FILE holds TEXT (COUNT lines of it).
+wait_for() {
+    i=0
+    until [ "$(grep -c -- "$1" "$2" 2>/dev/null)" -ge "${3:-1}" ]; do
+        i=$((i + 1))
+        [ $i -lt 400 ] || { kill $qpid 2>/dev/null; fail "no '$1' in $2"; }
+        sleep 0.05
+    done
+}
+
+# mon_cmd CMD...: monitor commands to the QEMU at $mon; prints the replies.
+mon_cmd() {
+    python3 - "$mon" "$@" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+time.sleep(0.1)
+for cmd in sys.argv[2:]:
+    s.sendall(cmd.encode() + b"\n")
+    time.sleep(0.3)
+    try:
+        print(s.recv(1 << 16).decode(errors="replace"))
+    except socket.timeout:
+        pass
+s.close()
+PY
+}
+
 case $case_name in
 probe_microvm | probe_pc)
     # Discovery answered by the device under TCG, above QEMU's own
@@ -170,30 +216,9 @@ stop_cont)
     # shows GUEST_STOPPED (VMI-CLK-037); the guest clears it as Linux does
     # and it stays clear (VMI-CLK-038).
     patched
-    con=$tmp/console
-    mon=$tmp/monitor
-    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
-        -M microvm -nodefaults -display none \
-        -monitor unix:"$mon",server=on,wait=off \
-        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon \
-        -append "wait_stop=20 status=5" -kernel "$G/probe.elf" \
-        >"$out" 2>"$err" &
-    qpid=$!
-    i=0
-    until grep -q "waiting for a stop" "$con" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || { kill $qpid; fail "the guest never waited"; }
-        sleep 0.05
-    done
-    python3 - "$mon" <<'PY' || fail "the monitor did not take stop and cont"
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-for cmd in (b"stop\n", b"cont\n"):
-    s.sendall(cmd)
-    time.sleep(0.3)
-s.close()
-PY
+    bg_guest probe.elf "wait_stop=20 status=5"
+    wait_for "waiting for a stop" "$con"
+    mon_cmd stop cont >/dev/null || fail "the monitor did not take stop and cont"
     wait $qpid
     got=$?
     [ "$got" -eq 5 ] || fail "qemu exit $got, expected 5"
@@ -240,35 +265,10 @@ reset)
     # negotiate again from INITIAL (a second negotiation in one boot of
     # the interface would be refused) and register its clock record.
     patched
-    con=$tmp/console
-    mon=$tmp/monitor
-    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
-        -M microvm -nodefaults -display none \
-        -monitor unix:"$mon",server=on,wait=off \
-        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon \
-        -append "wait_stop=20 status=5" -kernel "$G/probe.elf" \
-        >"$out" 2>"$err" &
-    qpid=$!
-    i=0
-    until grep -q "waiting for a stop" "$con" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || { kill $qpid; fail "the guest never waited"; }
-        sleep 0.05
-    done
-    python3 - "$mon" <<'PY' || fail "the monitor did not take system_reset"
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"system_reset\n")
-time.sleep(0.3)
-s.close()
-PY
-    i=0
-    until [ "$(grep -c "waiting for a stop" "$con")" -ge 2 ]; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || { kill $qpid; fail "the guest did not boot again"; }
-        sleep 0.05
-    done
+    bg_guest probe.elf "wait_stop=20 status=5"
+    wait_for "waiting for a stop" "$con"
+    mon_cmd system_reset >/dev/null || fail "the monitor did not take system_reset"
+    wait_for "waiting for a stop" "$con" 2
     kill $qpid
     wait $qpid
     [ "$(grep -c "probe: calls usable" "$con")" -ge 2 ] ||
@@ -289,7 +289,6 @@ migrate)
     #     fails, and the source VM runs on to the guest's end;
     #  5. a live migration of two busy vCPUs succeeds.
     patched
-    mon=$tmp/monitor
     relay=$tmp/relay.py
     cat >"$relay" <<'PY'
 # relay.py: copy a migration stream, flipping one byte inside the openvmi
@@ -354,44 +353,6 @@ except OSError:
 t.join(30)
 sys.exit(0 if ok else 2)
 PY
-    # mon_cmd CMD...: send monitor commands, print the replies.
-    mon_cmd() {
-        python3 - "$mon" "$@" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(5)
-time.sleep(0.1)
-for cmd in sys.argv[2:]:
-    s.sendall(cmd.encode() + b"\n")
-    time.sleep(0.3)
-    try:
-        print(s.recv(1 << 16).decode(errors="replace"))
-    except socket.timeout:
-        pass
-s.close()
-PY
-    }
-    # start_src IMAGE APPEND: a source QEMU in the background ($qpid).
-    start_src() {
-        rm -f "$mon"
-        : >"$tmp/src-con"
-        timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
-            -M microvm -m 128 -nodefaults -display none \
-            -monitor unix:"$mon",server=on,wait=off \
-            -chardev file,id=vmicon,path="$tmp/src-con" \
-            -device openvmi,chardev=vmicon -append "$2" -kernel "$G/$1" \
-            >"$out" 2>"$err" &
-        qpid=$!
-    }
-    wait_for() { # TEXT FILE
-        i=0
-        until grep -q -- "$1" "$2" 2>/dev/null; do
-            i=$((i + 1))
-            [ $i -lt 400 ] || { kill $qpid 2>/dev/null; fail "no '$1' in $2"; }
-            sleep 0.05
-        done
-    }
     # migrate_to_file FILE: migrate the source to FILE, end the source.
     migrate_to_file() {
         mon_cmd "migrate \"exec:cat > $1\"" >/dev/null
@@ -416,11 +377,11 @@ PY
     }
 
     # 1. A timer sleep across the migration.
-    start_src hello.elf "status=5 sleep_ms=3000"
-    wait_for "hello: OpenVMI" "$tmp/src-con"
+    bg_guest hello.elf "status=5 sleep_ms=3000"
+    wait_for "hello: OpenVMI" "$con"
     sleep 0.5
     migrate_to_file "$tmp/hello.mig"
-    ! grep -q "slept" "$tmp/src-con" || fail "hello finished before the migration"
+    ! grep -q "slept" "$con" || fail "hello finished before the migration"
     dest 5 "$tmp/hello.mig" hello.elf
     expect "hello: clock [0-9]* ns, slept" "$tmp/dst-con"
     slept=$(sed -n 's/.*slept \([0-9]*\) us.*/\1/p' "$tmp/dst-con")
@@ -429,8 +390,8 @@ PY
     echo "hello across a migration: $(cat "$tmp/dst-con")"
 
     # 2. GUEST_STOPPED in the record on the destination.
-    start_src probe.elf "wait_stop=30 status=6"
-    wait_for "waiting for a stop" "$tmp/src-con"
+    bg_guest probe.elf "wait_stop=30 status=6"
+    wait_for "waiting for a stop" "$con"
     migrate_to_file "$tmp/probe.mig"
     dest 6 "$tmp/probe.mig" probe.elf
     expect "probe: GUEST_STOPPED after the stop" "$tmp/dst-con"
@@ -454,8 +415,8 @@ PY
         -device openvmi,chardev=vmicon -kernel "$G/hello.elf" \
         -incoming unix:"$sock" >"$tmp/dst-out" 2>"$tmp/dst-err" &
     dpid=$!
-    start_src hello.elf "status=7 sleep_ms=2000"
-    wait_for "hello: OpenVMI" "$tmp/src-con"
+    bg_guest hello.elf "status=7 sleep_ms=2000"
+    wait_for "hello: OpenVMI" "$con"
     i=0
     until [ -S "$sock" ]; do
         i=$((i + 1)); [ $i -lt 100 ] || fail "no destination socket"; sleep 0.05
@@ -477,8 +438,8 @@ PY
     wait $qpid
     got=$?
     [ "$got" -eq 7 ] || fail "source exit $got after the failed migration, expected 7"
-    expect "hello: clock [0-9]* ns, slept" "$tmp/src-con"
-    echo "failed live migration, source ran on: $(grep slept "$tmp/src-con")"
+    expect "hello: clock [0-9]* ns, slept" "$con"
+    echo "failed live migration, source ran on: $(grep slept "$con")"
 
     # 5. A live migration that succeeds, of two vCPUs busy with IPIs
     # (EVENT_SEND, upcalls: host-lib writes the event records all along,
@@ -491,16 +452,8 @@ PY
         -device openvmi,chardev=vmicon -kernel "$G/smp.elf" \
         -incoming unix:"$sock" >"$tmp/dst-out" 2>"$tmp/dst-err" &
     dpid=$!
-    rm -f "$mon"
-    : >"$tmp/src-con"
-    timeout 60 "$Q" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
-        -M microvm -smp 2 -m 128 -nodefaults -display none \
-        -monitor unix:"$mon",server=on,wait=off \
-        -chardev file,id=vmicon,path="$tmp/src-con" \
-        -device openvmi,chardev=vmicon -append "rounds=60000" \
-        -kernel "$G/smp.elf" >"$out" 2>"$err" &
-    qpid=$!
-    wait_for "vCPUs online" "$tmp/src-con"
+    bg_guest smp.elf "rounds=60000" -smp 2
+    wait_for "vCPUs online" "$con"
     i=0
     until [ -S "$sock" ]; do
         i=$((i + 1)); [ $i -lt 100 ] || fail "no destination socket"; sleep 0.05
@@ -512,7 +465,7 @@ PY
         i=$((i + 1))
         [ $i -lt 40 ] || { kill $qpid $dpid; fail "the live migration did not complete"; }
     done
-    ! grep -q "all checks passed" "$tmp/src-con" ||
+    ! grep -q "all checks passed" "$con" ||
         fail "the guest finished before the live migration"
     mon_cmd quit >/dev/null
     wait $qpid
