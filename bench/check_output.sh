@@ -11,6 +11,8 @@ rm -rf "$out"
 test -s "$out/table.txt" || { echo "no table.txt"; exit 1; }
 grep -q '^figure .*baseline.*ratio.*goal' "$out/table.txt" ||
     { echo "table.txt has no header"; exit 1; }
+grep -q '^figure .*vmi-run (KVM).*QEMU (TCG)' "$out/table.txt" ||
+    { echo "table.txt has no side-by-side table"; exit 1; }
 python3 - "$out/results.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -32,7 +34,14 @@ for r in rows:
         assert r["goal"]["op"] in ("<=", ">=", "<")
 figs = {r["figure"] for r in rows}
 assert "host-lib null dispatch (NOP)" in figs, "dispatch row missing"
-print("results.json: %d rows well-formed" % len(rows))
+sbs = d["side_by_side"]
+assert len(sbs) == 8, "side by side: %d figures, expected 8" % len(sbs)
+for x in sbs:
+    for k in ("figure", "mode", "unit", "floor", "vmi_run", "vmi_run_floor",
+              "qemu", "qemu_floor", "tcg_distorts"):
+        assert k in x, "side-by-side %r lacks %s" % (x.get("figure"), k)
+print("results.json: %d rows, %d side-by-side figures well-formed" %
+      (len(rows), len(sbs)))
 PY
 if command -v gnuplot > /dev/null 2>&1 && grep -q '"measured": true' "$out/results.json"; then
     test -s "$out/scaling.svg" || { echo "no scaling.svg"; exit 1; }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -304,6 +305,8 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void write_sbs_json(FILE *f);
+
 static void write_json(FILE *f, double total_s, const char *fx)
 {
     struct utsname u;
@@ -317,7 +320,9 @@ static void write_json(FILE *f, double total_s, const char *fx)
     json_str(f, u.release);
     fprintf(f, ",\n  \"facts\": ");
     json_str(f, fx);
-    fprintf(f, ",\n  \"rows\": [\n");
+    fprintf(f, ",\n");
+    write_sbs_json(f);
+    fprintf(f, "  \"rows\": [\n");
     for (unsigned i = 0; i < nrows; i++) {
         const struct row *r = &rows[i];
 
@@ -458,6 +463,11 @@ struct grun {
     double rss_drop_kib, released_kib;
     char info[256];
 };
+
+/* vmi-run's runs, kept for the side-by-side table with QEMU. */
+static struct grun run_main, run_pt; /* the main and page-table runs */
+static int run_main_ok, run_pt_ok;
+static struct stat3 run_boot, run_floor; /* hello, the KVM floor (ms) */
 
 static void parse_guest(const char *out, struct grun *g)
 {
@@ -1036,6 +1046,8 @@ static void guest_main_rows(void)
         missing("guest figures", "-", "bench guest run failed (see stderr)");
         return;
     }
+    run_main = g;
+    run_main_ok = 1;
     snprintf(facts, sizeof(facts), "%s", g.info);
 
     /* Null hypercall vs the empty port-I/O exit, same mode. */
@@ -1215,6 +1227,8 @@ static void guest_pt_rows(void)
         return;
     }
     boot_pagetable = 0;
+    run_pt = g;
+    run_pt_ok = 1;
     for (unsigned i = 0; i < 4; i++) {
         char fig[64], ex[32];
         const struct gline *l;
@@ -1375,6 +1389,7 @@ static void boot_rows(void)
         return;
     }
     vs = time_runs(vr, reps, 0, &bad);
+    run_boot = vs;
     /* The KVM floor: create-to-first-exit inside one process. */
     {
         double *v = calloc(reps, sizeof(double));
@@ -1391,6 +1406,7 @@ static void boot_rows(void)
                 v[k++] = (double)c / 1e6;
         }
         fl = stats(v, k);
+        run_floor = fl;
         free(v);
         if (k) {
             r = add_row("KVM floor: create VM to first OUT exit", "cpl0", "ms",
@@ -1813,6 +1829,379 @@ static void density_rows(void)
     }
 }
 
+/* ---- vmi-run and QEMU side by side
+ * --------------------------------------------------- */
+
+/*
+ * The bench guest on vmi-run (KVM) and on QEMU's openvmi device (TCG) in
+ * this run: each figure as a ratio to that hypervisor's own floor from the
+ * same guest run (vmi-run's figures come from guest_main_rows' and
+ * guest_pt_rows' runs, QEMU's from runs of the same image with the same
+ * command line).
+ */
+struct sbs {
+    const char *figure, *mode, *unit, *floor;
+    double run, run_base, q, q_base; /* 0: not measured */
+    const char *tcg;                 /* what TCG distorts here */
+    char why[120];                   /* why a side is not measured */
+};
+#define MAX_SBS 12
+static struct sbs sbs[MAX_SBS];
+static unsigned nsbs;
+static char sbs_qemu[512];
+static char sbs_skip[200];
+
+static struct sbs *sbs_add(const char *figure, const char *mode,
+                           const char *unit, const char *floor, const char *tcg)
+{
+    struct sbs *s;
+
+    if (nsbs == MAX_SBS)
+        return &sbs[MAX_SBS - 1];
+    s = &sbs[nsbs++];
+    memset(s, 0, sizeof(*s));
+    s->figure = figure;
+    s->mode = mode;
+    s->unit = unit;
+    s->floor = floor;
+    s->tcg = tcg;
+    return s;
+}
+
+/* Median of a guest line, per operation, in us (ns when ns is set). */
+static double gmed(const struct grun *g, int ok, const char *name,
+                   const char *mode, const char *extra, int ns)
+{
+    const struct gline *l = ok ? find(g, name, mode, extra) : NULL;
+
+    return l ? gstat(l, ns ? 1.0 : 1000.0).med : 0;
+}
+
+/*
+ * Run the patched QEMU (TCG, -M microvm) on the bench guest; the guest's
+ * output into g.  With rss, poll QEMU's resident set every 2 ms: *peak_kib
+ * is its largest, *low_kib the smallest after the peak.
+ */
+static int qemu_guest(struct grun *g, const char *cmdline, int pagetable,
+                      int rss, double *peak_kib, double *low_kib)
+{
+    static char out[1 << 16];
+    char cl[300], dev[96];
+    char *argv[] = {sbs_qemu,
+                    "-L",
+                    "/usr/share/qemu",
+                    "-L",
+                    "/usr/share/seabios",
+                    "-accel",
+                    "tcg",
+                    "-M",
+                    "microvm",
+                    "-m",
+                    "192",
+                    "-nodefaults",
+                    "-display",
+                    "none",
+                    "-chardev",
+                    "stdio,id=c",
+                    "-device",
+                    dev,
+                    "-append",
+                    cl,
+                    "-kernel",
+                    (char *)opt.guest,
+                    NULL};
+    int pfd[2], st = 0;
+    size_t len = 0;
+    double peak = 0, low = 0;
+    char status[64];
+    pid_t pid;
+
+    snprintf(cl, sizeof(cl), "%s empty_port=0x528", cmdline);
+    /* As many timers as vmi-run's default: the guest arms 10000. */
+    snprintf(dev, sizeof(dev), "openvmi,chardev=c,timers=16384%s",
+             pagetable ? ",pagetable=on" : "");
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        dup2(pfd[1], 2);
+        alarm(120);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);
+    for (;;) {
+        struct pollfd p = {pfd[0], POLLIN, 0};
+        int pr = poll(&p, 1, rss ? 2 : -1);
+
+        if (pr > 0) {
+            char tmp[4096];
+            ssize_t r = read(pfd[0], tmp, sizeof(tmp));
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            if (len + 1 < sizeof(out)) {
+                size_t c = (size_t)r < sizeof(out) - 1 - len
+                               ? (size_t)r
+                               : sizeof(out) - 1 - len;
+
+                memcpy(out + len, tmp, c);
+                len += c;
+            }
+        }
+        if (rss) {
+            FILE *f = fopen(status, "r");
+            char line[128];
+            double kib = 0;
+
+            while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %lf", &kib) == 1)
+                    break;
+            if (f)
+                fclose(f);
+            if (kib > peak) {
+                peak = kib;
+                low = kib;
+            } else if (kib > 0 && kib < low) {
+                low = kib;
+            }
+        }
+    }
+    close(pfd[0]);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    out[len] = 0;
+    parse_guest(out, g);
+    if (peak_kib)
+        *peak_kib = peak;
+    if (low_kib)
+        *low_kib = low;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !g->ok) {
+        fprintf(stderr,
+                "vmi-bench: QEMU run of the bench guest \"%s\" "
+                "failed:\n%s\n",
+                cl, out);
+        g->ok = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* Wall time of one QEMU run of hello.elf (ms), or 0. */
+static struct stat3 qemu_hello(int with_device, unsigned reps)
+{
+    char *argv[] = {sbs_qemu,
+                    "-L",
+                    "/usr/share/qemu",
+                    "-L",
+                    "/usr/share/seabios",
+                    "-accel",
+                    "tcg",
+                    "-M",
+                    "microvm",
+                    "-nodefaults",
+                    "-display",
+                    "none",
+                    "-append",
+                    "sleep_ms=0",
+                    "-device",
+                    NULL,
+                    NULL,
+                    NULL,
+                    "-kernel",
+                    (char *)opt.hello,
+                    NULL};
+    int bad;
+
+    if (with_device) {
+        argv[15] = "openvmi";
+        argv[16] = "-kernel";
+        argv[17] = (char *)opt.hello;
+        argv[18] = NULL;
+    } else { /* no OpenVMI: hello exits through isa-debug-exit, status 1 */
+        argv[15] = "isa-debug-exit,iobase=0xf4,iosize=4";
+        argv[16] = "-kernel";
+        argv[17] = (char *)opt.hello;
+        argv[18] = NULL;
+    }
+    return time_runs(argv, reps, with_device ? 0 : 1, &bad);
+}
+
+static void side_by_side_rows(void)
+{
+    struct grun q, qpt;
+    int qok = 0, qptok = 0;
+    double peak = 0, low = 0;
+    char cl[128], other[16];
+    struct sbs *s;
+
+    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", sbs_qemu,
+                sizeof(sbs_qemu), other, sizeof(other));
+    if (!sbs_qemu[0] || !exists(sbs_qemu))
+        snprintf(sbs_skip, sizeof(sbs_skip),
+                 "the patched QEMU is not built (examples/qemu/build.sh)");
+    else if (!exists(opt.guest))
+        snprintf(sbs_skip, sizeof(sbs_skip), "the bench guest is not built");
+    if (!sbs_skip[0]) {
+        snprintf(cl, sizeof(cl),
+                 "tests=0x1f n=%u mem_off=64 mem_len=%u mem_hold_ms=300",
+                 opt.quick ? 200 : 2000, opt.quick ? 16 : 64);
+        qok = qemu_guest(&q, cl, 0, 1, &peak, &low) == 0;
+        snprintf(cl, sizeof(cl), "tests=0x80 pt_n=%u", opt.quick ? 16 : 48);
+        qptok = qemu_guest(&qpt, cl, 1, 0, NULL, NULL) == 0;
+    }
+
+    s = sbs_add("null call (NOP) vs empty OUT", "cpl0", "us",
+                "empty OUT, same mode",
+                "under TCG an OUT is a helper call, not a VM exit: the floor "
+                "is far cheaper than a KVM exit, so the ratio is mostly "
+                "host-lib's own cost");
+    s->run = gmed(&run_main, run_main_ok, "null_hc", "cpl0", NULL, 0);
+    s->run_base = gmed(&run_main, run_main_ok, "empty_out", "cpl0", NULL, 0);
+    s->q = gmed(&q, qok, "null_hc", "cpl0", NULL, 0);
+    s->q_base = gmed(&q, qok, "empty_out", "cpl0", NULL, 0);
+
+    s = sbs_add("clock read (record) vs rdtsc", "cpl3", "ns",
+                "lfence;rdtsc, same mode",
+                "rdtsc is a helper call under TCG and the record read runs "
+                "translated; on vmi-run CPL3 is native");
+    s->run = gmed(&run_main, run_main_ok, "clock_read", "cpl3", NULL, 1);
+    s->run_base = gmed(&run_main, run_main_ok, "rdtsc", "cpl3", NULL, 1);
+    s->q = gmed(&q, qok, "clock_read", "cpl3", NULL, 1);
+    s->q_base = gmed(&q, qok, "rdtsc", "cpl3", NULL, 1);
+
+    s = sbs_add("TIME_READ vs empty OUT", "cpl0", "us", "empty OUT, same mode",
+                NULL);
+    s->run = gmed(&run_main, run_main_ok, "time_read", "cpl0", NULL, 0);
+    s->run_base = gmed(&run_main, run_main_ok, "empty_out_tr", "cpl0", NULL, 0);
+    s->q = gmed(&q, qok, "time_read", "cpl0", NULL, 0);
+    s->q_base = gmed(&q, qok, "empty_out_tr", "cpl0", NULL, 0);
+
+    s = sbs_add("TIMER_ARM (1 armed) vs empty OUT", "cpl0", "us",
+                "empty OUT, same mode", NULL);
+    s->run = gmed(&run_main, run_main_ok, "timer_arm", "cpl0", "armed=1", 0);
+    s->run_base = gmed(&run_main, run_main_ok, "empty_out", "cpl0", NULL, 0);
+    s->q = gmed(&q, qok, "timer_arm", "cpl0", "armed=1", 0);
+    s->q_base = gmed(&q, qok, "empty_out", "cpl0", NULL, 0);
+
+    s = sbs_add("timer lateness (200 us timer) vs empty OUT", "cpl0", "us",
+                "empty OUT, same mode",
+                "QEMU fires host-lib's timers from its main loop and wakes the "
+                "halted vCPU thread: lateness is QEMU's wake-up path");
+    s->run = gmed(&run_main, run_main_ok, "timer_late", "cpl0", NULL, 0);
+    s->run_base = gmed(&run_main, run_main_ok, "empty_out", "cpl0", NULL, 0);
+    s->q = gmed(&q, qok, "timer_late", "cpl0", NULL, 0);
+    s->q_base = gmed(&q, qok, "empty_out", "cpl0", NULL, 0);
+
+    s = sbs_add("PT_UPDATE per entry, batch 64 vs batch 1", "cpl0", "us",
+                "batch 1 per entry, same run", NULL);
+    s->run = gmed(&run_pt, run_pt_ok, "pt_update", "cpl0", "size=64", 0);
+    s->run_base = gmed(&run_pt, run_pt_ok, "pt_update", "cpl0", "size=1", 0);
+    s->q = gmed(&qpt, qptok, "pt_update", "cpl0", "size=64", 0);
+    s->q_base = gmed(&qpt, qptok, "pt_update", "cpl0", "size=1", 0);
+
+    s = sbs_add("memory release: RSS drop vs released", "cpl0", "MiB",
+                "bytes released, same run",
+                "QEMU's RSS is sampled from outside every 2 ms (peak, then "
+                "the lowest after it, while the guest idles 300 ms)");
+    if (run_main_ok && run_main.released_kib > 0) {
+        s->run = run_main.rss_drop_kib / 1024.0;
+        s->run_base = run_main.released_kib / 1024.0;
+    }
+    if (qok && q.mem_bytes > 0 && peak > 0) {
+        s->q = (peak - low) / 1024.0;
+        s->q_base = q.mem_bytes / 1048576.0;
+    }
+
+    s = sbs_add("boot: hello to exit vs floor", "-", "ms",
+                "vmi-run: KVM create-to-first-exit; QEMU: the same QEMU "
+                "without the device",
+                "QEMU's own start-up (about the same with and without the "
+                "device) is in both; vmi-run's floor is a bare KVM VM");
+    s->run = run_boot.med;
+    s->run_base = run_floor.med;
+    if (!sbs_skip[0] && exists(opt.hello)) {
+        unsigned reps = opt.quick ? 3 : 10;
+
+        s->q = qemu_hello(1, reps).med;
+        s->q_base = qemu_hello(0, reps).med;
+    }
+    if (!qok && !sbs_skip[0])
+        snprintf(sbs_skip, sizeof(sbs_skip),
+                 "the bench guest failed on QEMU (see stderr)");
+}
+
+static void print_sbs_side(FILE *f, double v, double base)
+{
+    char a[16], b[16];
+
+    if (v <= 0 || base <= 0) {
+        fprintf(f, " %-26s", "NOT MEASURED");
+        return;
+    }
+    fmt_num(a, sizeof(a), v);
+    fmt_num(b, sizeof(b), base);
+    fprintf(f, " %8s/%-8s = %6.2fx ", a, b, v / base);
+}
+
+static void print_side_by_side(FILE *f)
+{
+    if (!nsbs)
+        return;
+    fprintf(f,
+            "\nvmi-run (KVM) and QEMU 7.2 with the openvmi device (TCG), "
+            "the same bench guest in this run;\neach figure / its floor "
+            "from the same guest run = ratio%s%s\n",
+            sbs_skip[0] ? "; QEMU: " : "", sbs_skip);
+    fprintf(f, "%-44s %-5s %-5s %-27s %-27s\n", "figure", "mode", "unit",
+            "vmi-run (KVM)", "QEMU (TCG)");
+    for (unsigned i = 0; i < nsbs; i++) {
+        const struct sbs *s = &sbs[i];
+
+        fprintf(f, "%-44s %-5s %-5s", s->figure, s->mode, s->unit);
+        print_sbs_side(f, s->run, s->run_base);
+        print_sbs_side(f, s->q, s->q_base);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "floors: ");
+    for (unsigned i = 0; i < nsbs; i++)
+        fprintf(f, "%s%s: %s", i ? "; " : "", sbs[i].figure, sbs[i].floor);
+    fprintf(f, "\nwhat TCG distorts:\n");
+    for (unsigned i = 0; i < nsbs; i++)
+        if (sbs[i].tcg)
+            fprintf(f, "  %s: %s\n", sbs[i].figure, sbs[i].tcg);
+}
+
+static void write_sbs_json(FILE *f)
+{
+    fprintf(f, "  \"side_by_side\": [\n");
+    for (unsigned i = 0; i < nsbs; i++) {
+        const struct sbs *s = &sbs[i];
+
+        fprintf(f, "    {\"figure\": ");
+        json_str(f, s->figure);
+        fprintf(f, ", \"mode\": ");
+        json_str(f, s->mode);
+        fprintf(f, ", \"unit\": ");
+        json_str(f, s->unit);
+        fprintf(f, ", \"floor\": ");
+        json_str(f, s->floor);
+        fprintf(f,
+                ", \"vmi_run\": %.6g, \"vmi_run_floor\": %.6g, \"qemu\": "
+                "%.6g, \"qemu_floor\": %.6g, \"tcg_distorts\": ",
+                s->run, s->run_base, s->q, s->q_base);
+        json_str(f, s->tcg ? s->tcg : "");
+        fprintf(f, "}%s\n", i + 1 < nsbs ? "," : "");
+    }
+    fprintf(f, "  ],\n");
+}
+
 /* ---- plots
  * -----------------------------------------------------------------------------------
  */
@@ -2031,6 +2420,8 @@ int main(int argc, char **argv)
         guest_tlb_rows();
         boot_rows();
         density_rows();
+        if (opt.qemu)
+            side_by_side_rows();
     }
 
     {
@@ -2045,6 +2436,7 @@ int main(int argc, char **argv)
                "cpl3 = guest user mode (native), host = in-process, "
                "tcg = QEMU TCG\n\n");
         print_table(stdout);
+        print_side_by_side(stdout);
         if (opt.out) {
             char p[512];
             FILE *f;
@@ -2057,6 +2449,7 @@ int main(int argc, char **argv)
                     f, "vmi-bench (%s), TSC %.0f MHz, %.1f s\nguest: %s\n\n",
                     opt.quick ? "quick" : "full", tsc_hz / 1e6, total, facts);
                 print_table(f);
+                print_side_by_side(f);
                 fclose(f);
             }
             snprintf(p, sizeof(p), "%s/results.json", opt.out);
