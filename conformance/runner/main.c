@@ -647,7 +647,8 @@ struct mut {
     unsigned nfail;
     char *failing; /* space separated test names */
     int hits_clause;
-    char *why_not; /* not caught, and cannot be here: why (or NULL) */
+    char *why_not;  /* not caught, and cannot be here: why (or NULL) */
+    unsigned tries; /* runs with the fault (a hypervisor: up to 3) */
 };
 
 /* One run of the whole suite with `fault` injected (NULL: none). */
@@ -812,8 +813,10 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
 
         m[i].name = names[i];
         m[i].clause = clauses[i];
+    again:
         matrix_run(run, o, names[i]);
         conform_finalize(run);
+        m[i].tries++;
         for (k = 0; k < run->ntests; k++) {
             int failed = 0;
 
@@ -839,6 +842,13 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
                 len = strlen(m[i].failing);
             }
         }
+        /*
+         * On a hypervisor some faults (a timer 1 ms early) show only when
+         * the host answers in time, which a loaded host may not: a fault
+         * missed is injected again, up to three runs in all.
+         */
+        if (!m[i].nfail && vm && m[i].tries < 3)
+            goto again;
         if (!m[i].nfail && vm)
             m[i].why_not = not_catchable_here(sim, names[i], base_verdict);
         if (m[i].nfail)
@@ -851,11 +861,14 @@ static int mutation_matrix(struct conform_run *run, const struct opts *o)
             printf("  %-34s %-12s cannot be caught here: %s %.2f s\n", names[i],
                    clauses[i], m[i].why_not, (now_ms() - f0) / 1000.0);
         else
-            printf("  %-34s %-12s %s (%u tests fail%s) %.2f s\n", names[i],
+            printf("  %-34s %-12s %s (%u tests fail%s%s) %.2f s\n", names[i],
                    clauses[i], m[i].nfail ? "caught" : "NOT CAUGHT", m[i].nfail,
                    m[i].nfail ? (m[i].hits_clause ? ", incl. its clause"
                                                   : ", not at its clause")
                               : "",
+                   m[i].tries > 1
+                       ? (m[i].nfail ? ", on a later run" : ", in 3 runs")
+                       : "",
                    (now_ms() - f0) / 1000.0);
         fflush(stdout);
     }

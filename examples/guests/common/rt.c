@@ -10,6 +10,8 @@
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
 #define LAPIC_ISR 0x100 /* 8 registers, 16 bytes apart: vectors 32i..32i+31 */
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_DIV 0x3E0
@@ -500,6 +502,17 @@ int rt_lapic_timer_oneshot(uint8_t vector, uint32_t count)
     lapic_write(LAPIC_TIMER_DIV, 0xB);    /* divide by 1 */
     lapic_write(LAPIC_LVT_TIMER, vector); /* one-shot, unmasked */
     lapic_write(LAPIC_TIMER_INIT, count);
+    return 0;
+}
+
+int rt_lapic_send_init(uint32_t apic_id)
+{
+    if (!lapic || apic_id > 0xFF)
+        return -1;
+    lapic_write(LAPIC_ICR_HI, apic_id << 24);
+    lapic_write(LAPIC_ICR_LO, 0x4500); /* INIT, level assert, physical */
+    while (lapic_read(LAPIC_ICR_LO) & (1u << 12)) /* delivery pending */
+        __asm__ volatile("pause");
     return 0;
 }
 

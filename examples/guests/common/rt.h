@@ -112,6 +112,11 @@ void rt_catch_all_interrupts(void);
  * tick).  -1 without a local APIC.  Enable the APIC first (rt_apic_enable).
  */
 int rt_lapic_timer_oneshot(uint8_t vector, uint32_t count);
+/*
+ * Send an INIT IPI to the local APIC `apic_id` (on QEMU, a vCPU's index):
+ * the platform's reset of that vCPU.  -1 without a local APIC.
+ */
+int rt_lapic_send_init(uint32_t apic_id);
 /* Enable the local APIC, if any, so upcalls can be delivered (per vCPU). */
 void rt_apic_enable(void);
 static inline void rt_irq_enable(void)

@@ -4,9 +4,13 @@
  * QUERY after negotiation, a vCPU taken offline with VCPU_STOP and started
  * again, then RESET, which stops the other vCPU and takes the VM back to
  * INITIAL, and a second boot of the interface that comes back up: a new
- * negotiation, records registered again, a timer that fires.  Exits 0
- * when every check passed; panics (vmi-run exit 122) naming the failed
- * check otherwise.  Needs two vCPUs (vmi-run --vcpus 2).
+ * negotiation, records registered again, a timer that fires.  With
+ * init=1 (a local APIC needed: QEMU), also the platform's reset of a vCPU
+ * between the two: an INIT IPI to vCPU 1 while it idles in BLOCK stops it
+ * as VCPU_STOP would (VMI-CPU-020), so VCPU_START, refused as busy before,
+ * starts it again.  Exits 0 when every check passed; panics (vmi-run exit
+ * 122) naming the failed check otherwise.  Needs two vCPUs (vmi-run
+ * --vcpus 2).
  */
 #include "rt.h"
 
@@ -73,8 +77,8 @@ static void wait_runs(uint32_t n)
 
 int kmain(const struct rt_boot *boot)
 {
-    uint64_t granted = 0, t0;
-    uint32_t reason;
+    uint64_t granted = 0, t0, init = 0;
+    uint32_t reason, runs_before_reset = 2;
     int rc;
 
     if (!boot->vmi || boot->vcpu_count < 2)
@@ -98,6 +102,24 @@ int kmain(const struct rt_boot *boot)
     wait_runs(2);
     rt_printf("lifecycle: vCPU 1 stopped itself and was started again\n");
 
+    /* The platform's reset of vCPU 1: an INIT, then VCPU_START again. */
+    rt_cmdline_u64(boot->cmdline, "init", &init);
+    if (init) {
+        rc = rt_start_cpu(1, ap_main, NULL);
+        if (rc != -VMI_E_BUSY)
+            rt_panic("lifecycle: VCPU_START of a running vCPU 1: %s, "
+                     "expected VMI_E_BUSY",
+                     vmi_guest_status_name(rc));
+        rt_apic_enable();
+        if (rt_lapic_send_init(1) != 0)
+            rt_panic("lifecycle: init=1 needs a local APIC");
+        restart_ap();
+        wait_runs(3);
+        runs_before_reset = 3;
+        rt_printf("lifecycle: INIT stopped vCPU 1, VCPU_START started it "
+                  "again\n");
+    }
+
     /* RESET: INITIAL, vCPU 1 stopped, then the interface comes back up. */
     rc = vmi_guest_reset(&rt_vmi);
     if (rc)
@@ -111,7 +133,7 @@ int kmain(const struct rt_boot *boot)
     if ((rc = rt_start_cpu(1, ap_main, NULL)) != 0)
         rt_panic("lifecycle: VCPU_START 1 after RESET: %s",
                  vmi_guest_status_name(rc));
-    wait_runs(3);
+    wait_runs(runs_before_reset + 1);
     t0 = rt_now();
     rc = vmi_guest_timer_arm(&rt_vmi, 0, t0 + 1000000, 0, VMI_EVENT_TIMER);
     if (rc)

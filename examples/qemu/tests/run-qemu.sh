@@ -227,16 +227,19 @@ stop_cont)
     cat "$con" ;;
 lifecycle)
     # Draft 2's lifecycle (examples/guests/lifecycle): QUERY, a vCPU that
-    # stops itself with VCPU_STOP and is started again, RESET, which stops
-    # the other vCPU and takes the interface back to INITIAL, and a second
-    # negotiation whose timer fires.
+    # stops itself with VCPU_STOP and is started again, an INIT IPI that
+    # stops it as VCPU_STOP would (VMI-CPU-020) so that VCPU_START starts
+    # it again, RESET, which stops the other vCPU and takes the interface
+    # back to INITIAL, and a second negotiation whose timer fires.
     patched
     con=$tmp/console
     for m in microvm pc; do
         : >"$con"
         qemu "$Q" 0 "$m" -smp 2 -m 128 -chardev file,id=vmicon,path="$con" \
-            -device openvmi,chardev=vmicon -kernel "$G/lifecycle.elf"
+            -device openvmi,chardev=vmicon -append init=1 \
+            -kernel "$G/lifecycle.elf"
         expect "lifecycle: vCPU 1 stopped itself and was started again" "$con"
+        expect "lifecycle: INIT stopped vCPU 1, VCPU_START started it again" "$con"
         expect "lifecycle: RESET, negotiated again, vCPU 1 restarted" "$con"
         expect "lifecycle: all checks passed" "$con"
         echo "$m: $(grep 'RESET,' "$con")"
