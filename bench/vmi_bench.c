@@ -1878,6 +1878,22 @@ static double gmed(const struct grun *g, int ok, const char *name,
 }
 
 /*
+ * Both sides of a figure measured by the bench guest: line `name` against
+ * line `base` (with their `extra` tags), from vmi-run's run `r` and QEMU's
+ * run `q`; ns: in ns rather than us.
+ */
+static void sbs_guest(struct sbs *s, const struct grun *r, int rok,
+                      const struct grun *q, int qok, const char *name,
+                      const char *nextra, const char *base, const char *bextra,
+                      int ns)
+{
+    s->run = gmed(r, rok, name, s->mode, nextra, ns);
+    s->run_base = gmed(r, rok, base, s->mode, bextra, ns);
+    s->q = gmed(q, qok, name, s->mode, nextra, ns);
+    s->q_base = gmed(q, qok, base, s->mode, bextra, ns);
+}
+
+/*
  * Run the patched QEMU (TCG, -M microvm) on the bench guest; the guest's
  * output into g.  With rss, poll QEMU's resident set every 2 ms: *peak_kib
  * is its largest, *low_kib the smallest after the peak.
@@ -2050,7 +2066,7 @@ static void side_by_side_rows(void)
         snprintf(sbs_skip, sizeof(sbs_skip), "the bench guest is not built");
     if (!sbs_skip[0]) {
         snprintf(cl, sizeof(cl),
-                 "tests=0x1f n=%u mem_off=64 mem_len=%u mem_hold_ms=300",
+                 "tests=0x1f n=%u mem_off=64 mem_len=%u mem_hold_ms=200",
                  opt.quick ? 200 : 2000, opt.quick ? 16 : 64);
         qok = qemu_guest(&q, cl, 0, 1, &peak, &low) == 0;
         snprintf(cl, sizeof(cl), "tests=0x80 pt_n=%u", opt.quick ? 16 : 48);
@@ -2062,54 +2078,43 @@ static void side_by_side_rows(void)
                 "under TCG an OUT is a helper call, not a VM exit: the floor "
                 "is far cheaper than a KVM exit, so the ratio is mostly "
                 "host-lib's own cost");
-    s->run = gmed(&run_main, run_main_ok, "null_hc", "cpl0", NULL, 0);
-    s->run_base = gmed(&run_main, run_main_ok, "empty_out", "cpl0", NULL, 0);
-    s->q = gmed(&q, qok, "null_hc", "cpl0", NULL, 0);
-    s->q_base = gmed(&q, qok, "empty_out", "cpl0", NULL, 0);
+    sbs_guest(s, &run_main, run_main_ok, &q, qok, "null_hc", NULL, "empty_out",
+              NULL, 0);
 
     s = sbs_add("clock read (record) vs rdtsc", "cpl3", "ns",
                 "lfence;rdtsc, same mode",
                 "rdtsc is a helper call under TCG and the record read runs "
                 "translated; on vmi-run CPL3 is native");
-    s->run = gmed(&run_main, run_main_ok, "clock_read", "cpl3", NULL, 1);
-    s->run_base = gmed(&run_main, run_main_ok, "rdtsc", "cpl3", NULL, 1);
-    s->q = gmed(&q, qok, "clock_read", "cpl3", NULL, 1);
-    s->q_base = gmed(&q, qok, "rdtsc", "cpl3", NULL, 1);
+    sbs_guest(s, &run_main, run_main_ok, &q, qok, "clock_read", NULL, "rdtsc",
+              NULL, 1);
 
     s = sbs_add("TIME_READ vs empty OUT", "cpl0", "us", "empty OUT, same mode",
                 NULL);
-    s->run = gmed(&run_main, run_main_ok, "time_read", "cpl0", NULL, 0);
-    s->run_base = gmed(&run_main, run_main_ok, "empty_out_tr", "cpl0", NULL, 0);
-    s->q = gmed(&q, qok, "time_read", "cpl0", NULL, 0);
-    s->q_base = gmed(&q, qok, "empty_out_tr", "cpl0", NULL, 0);
+    sbs_guest(s, &run_main, run_main_ok, &q, qok, "time_read", NULL,
+              "empty_out_tr", NULL, 0);
 
     s = sbs_add("TIMER_ARM (1 armed) vs empty OUT", "cpl0", "us",
                 "empty OUT, same mode", NULL);
-    s->run = gmed(&run_main, run_main_ok, "timer_arm", "cpl0", "armed=1", 0);
-    s->run_base = gmed(&run_main, run_main_ok, "empty_out", "cpl0", NULL, 0);
-    s->q = gmed(&q, qok, "timer_arm", "cpl0", "armed=1", 0);
-    s->q_base = gmed(&q, qok, "empty_out", "cpl0", NULL, 0);
+    sbs_guest(s, &run_main, run_main_ok, &q, qok, "timer_arm", "armed=1",
+              "empty_out", NULL, 0);
 
     s = sbs_add("timer lateness (200 us timer) vs empty OUT", "cpl0", "us",
                 "empty OUT, same mode",
                 "QEMU fires host-lib's timers from its main loop and wakes the "
                 "halted vCPU thread: lateness is QEMU's wake-up path");
-    s->run = gmed(&run_main, run_main_ok, "timer_late", "cpl0", NULL, 0);
-    s->run_base = gmed(&run_main, run_main_ok, "empty_out", "cpl0", NULL, 0);
-    s->q = gmed(&q, qok, "timer_late", "cpl0", NULL, 0);
-    s->q_base = gmed(&q, qok, "empty_out", "cpl0", NULL, 0);
+    sbs_guest(s, &run_main, run_main_ok, &q, qok, "timer_late", NULL,
+              "empty_out", NULL, 0);
 
     s = sbs_add("PT_UPDATE per entry, batch 64 vs batch 1", "cpl0", "us",
                 "batch 1 per entry, same run", NULL);
-    s->run = gmed(&run_pt, run_pt_ok, "pt_update", "cpl0", "size=64", 0);
-    s->run_base = gmed(&run_pt, run_pt_ok, "pt_update", "cpl0", "size=1", 0);
-    s->q = gmed(&qpt, qptok, "pt_update", "cpl0", "size=64", 0);
-    s->q_base = gmed(&qpt, qptok, "pt_update", "cpl0", "size=1", 0);
+    sbs_guest(s, &run_pt, run_pt_ok, &qpt, qptok, "pt_update", "size=64",
+              "pt_update", "size=1", 0);
 
     s = sbs_add("memory release: RSS drop vs released", "cpl0", "MiB",
                 "bytes released, same run",
                 "QEMU's RSS is sampled from outside every 2 ms (peak, then "
-                "the lowest after it, while the guest idles 300 ms)");
+                "the lowest after it; the guest idles 200 ms before and after "
+                "the release)");
     if (run_main_ok && run_main.released_kib > 0) {
         s->run = run_main.rss_drop_kib / 1024.0;
         s->run_base = run_main.released_kib / 1024.0;

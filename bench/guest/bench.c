@@ -580,6 +580,20 @@ static void bench_tscale(uint32_t n, uint32_t timers_max, int lateness)
 
 static uint64_t mem_hold_ms;
 
+/*
+ * mem_hold_ms: stay idle (BLOCK) that long, before and after the release,
+ * so that a benchmark sampling the hypervisor's RSS from outside sees it
+ * high with the touched pages, then low.
+ */
+static void mem_idle(void)
+{
+    uint64_t until = rt_now() + mem_hold_ms * 1000000u;
+    uint32_t reason;
+
+    while (mem_hold_ms && rt_now() < until)
+        vmi_guest_block(&rt_vmi, until, &reason);
+}
+
 static void bench_mem(uint64_t off_mib, uint64_t len_mib)
 {
     static struct vmi_mem_extent ext __attribute__((aligned(16)));
@@ -589,6 +603,7 @@ static void bench_mem(uint64_t off_mib, uint64_t len_mib)
     P.touch_lo = off_mib << 20;
     P.touch_hi = (off_mib + len_mib) << 20;
     run_user(touch, 0); /* natively at CPL3 where it is native */
+    mem_idle();         /* an RSS sampler outside sees the touched pages */
     ext.gpa = off_mib << 20;
     ext.pages = (len_mib << 20) / 4096;
     t0 = tsc();
@@ -599,17 +614,7 @@ static void bench_mem(uint64_t off_mib, uint64_t len_mib)
     t1 = tsc();
     append("VMIB mem bytes=%lu cycles=%lu status=%ld\n", len_mib << 20, t1 - t0,
            (long)st);
-    /*
-     * mem_hold_ms: stay idle (BLOCK) that long after the release, so that
-     * a benchmark watching the hypervisor's RSS from outside sees it low.
-     */
-    if (mem_hold_ms) {
-        uint64_t until = rt_now() + mem_hold_ms * 1000000u;
-        uint32_t reason;
-
-        while (rt_now() < until)
-            vmi_guest_block(&rt_vmi, until, &reason);
-    }
+    mem_idle(); /* ... and the RSS low after the release */
 }
 
 static void park(struct rt_cpu *cpu, void *arg)
