@@ -2009,7 +2009,11 @@ static int qemu_guest(struct grun *g, const char *cmdline, int pagetable,
     return 0;
 }
 
-/* Wall time of one QEMU run of hello.elf (ms), or 0. */
+/*
+ * Wall time of QEMU runs of hello.elf (ms): with the openvmi device, or
+ * without it, where hello finds no OpenVMI and exits through
+ * isa-debug-exit (status 1).
+ */
 static struct stat3 qemu_hello(int with_device, unsigned reps)
 {
     char *argv[] = {sbs_qemu,
@@ -2027,25 +2031,13 @@ static struct stat3 qemu_hello(int with_device, unsigned reps)
                     "-append",
                     "sleep_ms=0",
                     "-device",
-                    NULL,
-                    NULL,
-                    NULL,
+                    with_device ? "openvmi"
+                                : "isa-debug-exit,iobase=0xf4,iosize=4",
                     "-kernel",
                     (char *)opt.hello,
                     NULL};
     int bad;
 
-    if (with_device) {
-        argv[15] = "openvmi";
-        argv[16] = "-kernel";
-        argv[17] = (char *)opt.hello;
-        argv[18] = NULL;
-    } else { /* no OpenVMI: hello exits through isa-debug-exit, status 1 */
-        argv[15] = "isa-debug-exit,iobase=0xf4,iosize=4";
-        argv[16] = "-kernel";
-        argv[17] = (char *)opt.hello;
-        argv[18] = NULL;
-    }
     return time_runs(argv, reps, with_device ? 0 : 1, &bad);
 }
 
