@@ -661,9 +661,9 @@ static void cb_kick(void *ctx, uint32_t vcpu)
     (void)ctx;
     (void)vcpu;
 }
-static int cb_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                    const struct vmi_tlb_range *ranges, uint32_t count,
-                    uint32_t flags)
+static void cb_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                     const struct vmi_tlb_range *ranges, uint32_t count,
+                     uint32_t flags)
 {
     (void)ctx;
     (void)caller;
@@ -671,7 +671,6 @@ static int cb_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
     (void)ranges;
     (void)count;
     (void)flags;
-    return 0;
 }
 
 static const struct vmi_host_ops ops = {

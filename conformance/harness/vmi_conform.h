@@ -117,8 +117,10 @@ struct vmi_conform_sim_hooks {
     uint64_t (*stat)(void *ctx, int which);
     /* Last start_vcpu seen by the embedder: 1 and *st, 0 if none. */
     int (*last_start)(void *ctx, uint32_t vcpu, struct vmi_vcpu_start *st);
-    /* Last flush_tlb: bitmap word 0 of vCPUs, range count; calls so far. */
-    uint32_t (*flushes)(void *ctx, uint64_t *vcpus0, uint32_t *count);
+    /* Last flush_tlb: bitmap word 0 of vCPUs, range count, flags (as
+     * host-lib passed them); returns the calls so far. */
+    uint32_t (*flushes)(void *ctx, uint64_t *vcpus0, uint32_t *count,
+                        uint32_t *flags);
     /* Console bytes received so far (*len), pointer to them. */
     const char *(*console)(void *ctx, size_t *len);
     /* After SHUTDOWN: 1, reason and status; 0 while running. */

@@ -39,7 +39,7 @@ struct vmi_sim {
     int start_seen[VMI_SIM_MAX_VCPUS];
     uint32_t flush_calls;
     uint64_t flush_mask0;
-    uint32_t flush_count;
+    uint32_t flush_count, flush_flags;
     char *console;
     size_t console_len;
     uint8_t *released; /* one byte per page */
@@ -176,19 +176,18 @@ static void h_stop_vcpu(void *ctx, uint32_t caller, uint32_t vcpu)
         s->started[vcpu] = 0;
 }
 
-static int h_flush_tlb(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                       const struct vmi_tlb_range *ranges, uint32_t count,
-                       uint32_t flags)
+static void h_flush_tlb(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                        const struct vmi_tlb_range *ranges, uint32_t count,
+                        uint32_t flags)
 {
     struct vmi_sim *s = ctx;
 
     (void)caller;
     (void)ranges;
-    (void)flags;
     s->flush_calls++;
     s->flush_mask0 = vcpus[0];
     s->flush_count = count;
-    return 0;
+    s->flush_flags = flags;
 }
 
 static void h_violation(void *ctx, uint32_t vcpu, const char *clause,
@@ -548,12 +547,14 @@ static int k_last_start(void *ctx, uint32_t vcpu, struct vmi_vcpu_start *st)
     return 1;
 }
 
-static uint32_t k_flushes(void *ctx, uint64_t *vcpus0, uint32_t *count)
+static uint32_t k_flushes(void *ctx, uint64_t *vcpus0, uint32_t *count,
+                          uint32_t *flags)
 {
     struct vmi_sim *s = ctx;
 
     *vcpus0 = s->flush_mask0;
     *count = s->flush_count;
+    *flags = s->flush_flags;
     return s->flush_calls;
 }
 

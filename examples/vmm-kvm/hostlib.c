@@ -222,26 +222,37 @@ static int flush_own_tlb(struct vmm_vcpu *v)
     return 0;
 }
 
-/* Called with vm->lock held: serve a flush asked by another vCPU. */
+/*
+ * Called with vm->lock held: serve a flush asked by another vCPU.  A flush
+ * cannot fail (VMI-TLB-022): if KVM refuses it, this vCPU must not run guest
+ * code again on stale translations, so the VM stops (as vmm_stop, which
+ * would take the lock we hold).
+ */
 void vmm_serve_flush_locked(struct vmm_vcpu *v)
 {
+    struct vmm *vm = v->vm;
+
     if (!v->flush_req)
         return;
-    if (flush_own_tlb(v) != 0)
-        fprintf(stderr, "vmi-run: vCPU %u: TLB flush failed: %s\n", v->id,
-                strerror(errno));
+    if (flush_own_tlb(v) != 0 && !vm->stop) {
+        vm->stop = 1;
+        vm->exit_code = VMM_EXIT_ERROR;
+        snprintf(vm->exit_msg, sizeof(vm->exit_msg),
+                 "vCPU %u: TLB flush failed: %s", v->id, strerror(errno));
+        pthread_cond_broadcast(&vm->timer_cond);
+    }
     v->flush_req = 0;
     v->remote_flushes++;
     pthread_cond_broadcast(&v->vm->cond);
 }
 
-static int cb_flush_tlb(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                        const struct vmi_tlb_range *ranges, uint32_t count,
-                        uint32_t flags)
+static void cb_flush_tlb(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                         const struct vmi_tlb_range *ranges, uint32_t count,
+                         uint32_t flags)
 {
     struct vmm *vm = ctx;
     struct vmm_vcpu *c = &vm->vcpus[caller];
-    int self = 0, rc = 0;
+    int self = 0;
 
     (void)ranges; /* every translation goes: a superset of the ranges */
     (void)count;
@@ -275,9 +286,10 @@ static int cb_flush_tlb(void *ctx, uint32_t caller, const uint64_t *vcpus,
         pthread_cond_wait(&vm->cond, &vm->lock);
     }
     pthread_mutex_unlock(&vm->lock);
+    /* Cannot fail (VMI-TLB-022): the VM stops rather than run stale. */
     if (self && flush_own_tlb(c) != 0)
-        rc = -1;
-    return rc;
+        vmm_stop(vm, VMM_EXIT_ERROR, "vCPU %u: TLB flush failed: %s", caller,
+                 strerror(errno));
 }
 
 static void cb_violation(void *ctx, uint32_t vcpu, const char *clause,

@@ -87,9 +87,9 @@ static int b_start(void *ctx, uint32_t caller, uint32_t vcpu,
     return 0;
 }
 
-static int b_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                   const struct vmi_tlb_range *ranges, uint32_t count,
-                   uint32_t flags)
+static void b_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                    const struct vmi_tlb_range *ranges, uint32_t count,
+                    uint32_t flags)
 {
     (void)ctx;
     (void)caller;
@@ -97,7 +97,6 @@ static int b_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
     (void)ranges;
     (void)count;
     (void)flags;
-    return 0;
 }
 
 static const struct vmi_host_ops ops = {

@@ -90,9 +90,9 @@ static int fz_start(void *ctx, uint32_t caller, uint32_t vcpu,
     return 0;
 }
 
-static int fz_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                    const struct vmi_tlb_range *ranges, uint32_t count,
-                    uint32_t flags)
+static void fz_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                     const struct vmi_tlb_range *ranges, uint32_t count,
+                     uint32_t flags)
 {
     volatile uint64_t sink = 0;
 
@@ -102,7 +102,6 @@ static int fz_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
     sink ^= vcpus[0];
     for (uint32_t i = 0; i < count; i++)
         sink ^= ranges[i].gva ^ ranges[i].pages;
-    return 0;
 }
 
 static void fz_stop(void *ctx, uint32_t caller, uint32_t vcpu)

@@ -94,13 +94,18 @@ struct vmi_host_ops {
                       const struct vmi_vcpu_start *state);
     /*
      * Flush guest translations on every vCPU whose bit is set in `vcpus`
-     * (bit n of vcpus[n / 64]), before returning.  count == 0 means all
-     * translations; otherwise `ranges` holds count validated ranges.
-     * flags carries VMI_TLB_GLOBAL.  Returns 0 or -1 (VMI_E_LIMIT).
+     * (bit n of vcpus[n / 64]), before returning: in every address space of
+     * the vCPU (every PCID or ASID) and its paging-structure caches
+     * (VMI-TLB-021).  count == 0 means all translations; otherwise `ranges`
+     * holds count validated ranges.  flags carries VMI_TLB_GLOBAL.  It
+     * cannot fail (VMI-TLB-022): an embedder that cannot flush a vCPU must
+     * not let it run guest code again (stop the VM).  A target's flush may
+     * be deferred only while it is descheduled between instructions with no
+     * guest-virtual translation held for it (VMI-TLB-020).
      */
-    int (*flush_tlb)(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                     const struct vmi_tlb_range *ranges, uint32_t count,
-                     uint32_t flags);
+    void (*flush_tlb)(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                      const struct vmi_tlb_range *ranges, uint32_t count,
+                      uint32_t flags);
     /*
      * Strict mode: the guest on `vcpu` violated clause `clause` (for example
      * "VMI-CALL-004"); `what` says how.  May be NULL.

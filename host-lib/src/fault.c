@@ -135,6 +135,8 @@ static const struct fault faults[] = {
     {VMI__FAULT_VCPU_STOP_FLAGS_IGNORED, "vcpu-stop-flags-ignored",
      VMI__CL_CPU_STOP_FLAGS},
     {VMI__FAULT_LAST_VCPU_STOPS, "last-vcpu-stops", VMI__CL_CPU_STOP_LAST},
+    {VMI__FAULT_TLB_FLUSH_LIMIT, "tlb-flush-limit", VMI__CL_TLB_NO_FAIL},
+    {VMI__FAULT_TLB_DROPS_GLOBAL, "tlb-drops-global", VMI__CL_TLB_GLOBAL},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -107,15 +107,13 @@ static int f_start(void *ctx, uint32_t caller, uint32_t vcpu,
     return 0;
 }
 
-static int f_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
-                   const struct vmi_tlb_range *ranges, uint32_t count,
-                   uint32_t flags)
+static void f_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
+                    const struct vmi_tlb_range *ranges, uint32_t count,
+                    uint32_t flags)
 {
     struct fake_host *f = ctx;
 
     (void)caller;
-    if (f->fail_flush)
-        return -1;
     f->flush_calls++;
     memcpy(f->flush_vcpus, vcpus, sizeof(f->flush_vcpus));
     f->flush_count = count;
@@ -125,7 +123,6 @@ static int f_flush(void *ctx, uint32_t caller, const uint64_t *vcpus,
         assert_true(count <= FAKE_MAX_RANGES);
         memcpy(f->flush_ranges, ranges, count * sizeof(*ranges));
     }
-    return 0;
 }
 
 static void f_violation(void *ctx, uint32_t vcpu, const char *clause,

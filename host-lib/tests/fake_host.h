@@ -47,7 +47,7 @@ struct fake_host {
     void (*on_start)(struct fake_host *f, uint32_t vcpu);
     void *on_start_vm; /* for on_start's use */
     /* Failure injection for the callbacks. */
-    int fail_release, fail_reclaim, fail_start, fail_flush;
+    int fail_release, fail_reclaim, fail_start;
 };
 
 extern const struct vmi_host_ops fake_ops;

@@ -695,6 +695,28 @@ static int sc_tlb_accepts_misaligned(struct fake_fx *x)
     return fake_call(x->vm, 0, VMI_HC_TLB_FLUSH, 0, 1, 0x6000, 1, 0, NULL) == 0;
 }
 
+/* More ranges than host-lib keeps: a full flush, never VMI_E_LIMIT. */
+static int sc_tlb_flush_limit(struct fake_fx *x)
+{
+    struct vmi_tlb_range *r = fake_gpa(&x->f, 0x6000);
+
+    ready(x, VMI_F_ALL_1_0);
+    for (unsigned i = 0; i < 300; i++) {
+        r[i].gva = 0x400000 + i * 0x1000;
+        r[i].pages = 1;
+    }
+    return fake_call(x->vm, 0, VMI_HC_TLB_FLUSH, 0, 1, 0x6000, 300, 0, NULL) ==
+           -VMI_E_LIMIT;
+}
+
+static int sc_tlb_drops_global(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return fake_call(x->vm, 0, VMI_HC_TLB_FLUSH, 0, 1, 0, 0, VMI_TLB_GLOBAL,
+                     NULL) != 0 ||
+           x->f.flush_flags != VMI_TLB_GLOBAL;
+}
+
 static int sc_unpin_missing_ok(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -913,6 +935,8 @@ static const struct {
     {"reset-flags-ignored", sc_reset_flags_ignored},
     {"vcpu-stop-flags-ignored", sc_vcpu_stop_flags_ignored},
     {"last-vcpu-stops", sc_last_vcpu_stops},
+    {"tlb-flush-limit", sc_tlb_flush_limit},
+    {"tlb-drops-global", sc_tlb_drops_global},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

@@ -113,14 +113,6 @@ static void test_tlb_flush_large_batch_flushes_everything(void **state)
     assert_int_equal(x->f.flush_count, 0);
 }
 
-static void test_tlb_flush_embedder_failure_is_limit(void **state)
-{
-    struct fake_fx *x = *state;
-
-    x->f.fail_flush = 1;
-    assert_int_equal(flush(x, 0, 0, 1, 0, 0, 0), -VMI_E_LIMIT);
-}
-
 int main(void)
 {
 #define T(fn)                                                                  \
@@ -129,7 +121,6 @@ int main(void)
         T(test_tlb_flush_bad_args),
         T(test_tlb_flush_ranges_on_started_vcpus),
         T(test_tlb_flush_large_batch_flushes_everything),
-        T(test_tlb_flush_embedder_failure_is_limit),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

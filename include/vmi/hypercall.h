@@ -143,12 +143,13 @@
  */
 #define VMI_HC_VCPU_STOP                0x0501u
 /*
- * Flushes guest-virtual translations on a set of vCPUs; complete when the call
- * returns. Args: vcpu_base: First vCPU id of the bank, a multiple of 64.;
- * vcpu_mask: Bit n selects vCPU vcpu_base + n.; ranges_gpa: Guest-physical
- * address of count struct vmi_tlb_range, 16-byte aligned; zero when count is
- * zero.; count: Number of ranges; zero flushes every translation.; flags:
- * VMI_VCPUSET_* and VMI_TLB_* flags. Results: none
+ * Flushes guest-virtual translations on a set of vCPUs, in every address space;
+ * complete when the call returns; cannot fail once its checks pass. Args:
+ * vcpu_base: First vCPU id of the bank, a multiple of 64.; vcpu_mask: Bit n
+ * selects vCPU vcpu_base + n.; ranges_gpa: Guest-physical address of count
+ * struct vmi_tlb_range, 16-byte aligned; zero when count is zero.; count:
+ * Number of ranges; zero flushes every translation.; flags: VMI_VCPUSET_* and
+ * VMI_TLB_* flags. Results: none
  */
 #define VMI_HC_TLB_FLUSH                0x0600u
 /*
@@ -211,7 +212,7 @@
 #define VMI_HC_BLOCK_STATUSES           ((UINT32_C(1) << VMI_E_STATE) | (UINT32_C(1) << VMI_E_INVAL))
 #define VMI_HC_VCPU_START_STATUSES      ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT))
 #define VMI_HC_VCPU_STOP_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_BUSY))
-#define VMI_HC_TLB_FLUSH_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_LIMIT))
+#define VMI_HC_TLB_FLUSH_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE))
 #define VMI_HC_PT_UPDATE_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_NOENT) | (UINT32_C(1) << VMI_E_AGAIN))
 #define VMI_HC_PT_PIN_STATUSES          ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT))
 #define VMI_HC_PT_UNPIN_STATUSES        ((UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_NOENT))

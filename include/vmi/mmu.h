@@ -22,7 +22,7 @@
 #define VMI_PTE_RESERVED                UINT64_C(0x7800000000000000)
 
 /* VMI_TLB_* bits. */
-/* Also flush global translations (x86 G bit). */
+/* Also flush global translations (x86-64: G set; aarch64: nG clear). */
 #define VMI_TLB_GLOBAL                  (1u << 8)
 
 /* VMI_PTE_* bits. */
