@@ -78,6 +78,14 @@ void vmi__event_set(struct vmi__ctx *c, uint32_t vcpu, uint32_t event)
     uint64_t bit = UINT64_C(1) << event;
     uint64_t old, mask;
 
+    if (VMI__FAULT_IS(vm, EVENT_OLD_RECORD_WRITTEN) &&
+        vm->vcpus[vcpu].old_event_gpa != VMI_GPA_NONE) {
+        struct vmi_event_record *o =
+            vmi__gmem_shared(vm, vm->vcpus[vcpu].old_event_gpa, sizeof(*o));
+
+        if (o)
+            __atomic_fetch_or(&o->pending, bit, __ATOMIC_SEQ_CST);
+    }
     if (!r) {
         vm->vcpus[vcpu].host_pending |= bit;
         return;
@@ -85,6 +93,28 @@ void vmi__event_set(struct vmi__ctx *c, uint32_t vcpu, uint32_t event)
     old = __atomic_fetch_or(&r->pending, bit, __ATOMIC_SEQ_CST);
     mask = __atomic_load_n(&r->mask, __ATOMIC_SEQ_CST);
     note_edge(c, vcpu, bit & ~old, mask);
+}
+
+/*
+ * The vCPU leaves its registered record (VMI-EVT-055): take the record's
+ * pending bits with one exchange and keep them host-side, for the next
+ * record; an upcall due for the old record is not delivered (VMI-EVT-057).
+ * The injected faults bring back the first draft (bits left in the old
+ * record, the due upcall kept).  Locked.
+ */
+static void leave_record(struct vmi_host_vm *vm, uint32_t vcpu)
+{
+    struct vmi__vcpu *v = &vm->vcpus[vcpu];
+    struct vmi_event_record *r = record(vm, vcpu);
+
+    if (!VMI__FAULT_IS(vm, REREGISTER_KEEPS_UPCALL))
+        v->upcall_due = 0;
+    if (!r)
+        return;
+    v->old_event_gpa = v->event_gpa;
+    if (!VMI__FAULT_IS(vm, REREGISTER_LEAVES_PENDING))
+        v->host_pending |=
+            __atomic_exchange_n(&r->pending, 0, __ATOMIC_SEQ_CST);
 }
 
 int64_t vmi__hc_event_register(struct vmi__ctx *c)
@@ -99,8 +129,8 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
     if (c->call->args[2])
         return -VMI_E_INVAL;
     if (gpa == VMI_GPA_NONE) {
+        leave_record(vm, c->vcpu);
         v->event_gpa = VMI_GPA_NONE;
-        v->upcall_due = 0;
         return 0;
     }
     if (gpa & (sizeof(struct vmi_event_record) - 1))
@@ -109,6 +139,7 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
         return -VMI_E_FAULT;
     if (!vmi__vector_ok(vm, vector))
         return -VMI_E_RANGE;
+    leave_record(vm, c->vcpu);
     v->event_gpa = gpa;
     v->event_vector = (uint32_t)vector;
     r = record(vm, c->vcpu);

@@ -137,6 +137,12 @@ static const struct fault faults[] = {
     {VMI__FAULT_LAST_VCPU_STOPS, "last-vcpu-stops", VMI__CL_CPU_STOP_LAST},
     {VMI__FAULT_TLB_FLUSH_LIMIT, "tlb-flush-limit", VMI__CL_TLB_NO_FAIL},
     {VMI__FAULT_TLB_DROPS_GLOBAL, "tlb-drops-global", VMI__CL_TLB_GLOBAL},
+    {VMI__FAULT_REREGISTER_LEAVES_PENDING, "reregister-leaves-pending",
+     VMI__CL_EVT_LEAVE_TAKES_PENDING},
+    {VMI__FAULT_EVENT_OLD_RECORD_WRITTEN, "event-old-record-written",
+     VMI__CL_EVT_OLD_RECORD_ALONE},
+    {VMI__FAULT_REREGISTER_KEEPS_UPCALL, "reregister-keeps-upcall",
+     VMI__CL_EVT_LEAVE_DROPS_UPCALL},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -12,6 +12,7 @@ static void vcpu_forget(struct vmi_host_vm *vm, uint32_t i)
 
     v->clock_gpa = VMI_GPA_NONE;
     v->event_gpa = VMI_GPA_NONE;
+    v->old_event_gpa = VMI_GPA_NONE;
     v->steal_gpa = VMI_GPA_NONE;
     v->event_vector = 0;
     v->clock_sticky = 0;

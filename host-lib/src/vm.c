@@ -153,6 +153,7 @@ VMI_HOST_API int vmi_host_vm_create(const struct vmi_host_config *cfg,
     for (uint32_t i = 0; i < cfg->vcpu_count; i++) {
         struct vmi__vcpu *v = &vm->vcpus[i];
         v->clock_gpa = v->event_gpa = v->steal_gpa = VMI_GPA_NONE;
+        v->old_event_gpa = VMI_GPA_NONE;
         v->scratch = malloc(VMI__SCRATCH_BYTES);
         if (!v->scratch)
             goto nomem;

@@ -99,6 +99,9 @@ enum vmi__fault {
     VMI__FAULT_LAST_VCPU_STOPS,
     VMI__FAULT_TLB_FLUSH_LIMIT,
     VMI__FAULT_TLB_DROPS_GLOBAL,
+    VMI__FAULT_REREGISTER_LEAVES_PENDING,
+    VMI__FAULT_EVENT_OLD_RECORD_WRITTEN,
+    VMI__FAULT_REREGISTER_KEEPS_UPCALL,
     VMI__FAULT_COUNT
 };
 
@@ -108,6 +111,7 @@ struct vmi__vcpu {
     uint32_t stops;     /* times stopped: VCPU_STOP, RESET, INIT */
     uint64_t clock_gpa; /* VMI_GPA_NONE when not registered */
     uint64_t event_gpa;
+    uint64_t old_event_gpa; /* the record left last (fault injection only) */
     uint64_t steal_gpa;
     uint32_t event_vector;
     /*

@@ -717,6 +717,46 @@ static int sc_tlb_drops_global(struct fake_fx *x)
            x->f.flush_flags != VMI_TLB_GLOBAL;
 }
 
+/* Record A with event 3 pending, then the vCPU moves to record B. */
+static void move_record(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_EVENT_REGISTER, 0x3000, 40, 0, 0, NULL);
+    hc(x, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL);
+    hc(x, VMI_HC_EVENT_REGISTER, 0x3040, 41, 0, 0, NULL);
+}
+
+static int sc_reregister_leaves_pending(struct fake_fx *x)
+{
+    struct vmi_event_record *a = fake_gpa(&x->f, 0x3000);
+    struct vmi_event_record *b = fake_gpa(&x->f, 0x3040);
+
+    move_record(x);
+    return a->pending != 0 || b->pending != (1u << 3);
+}
+
+static int sc_event_old_record_written(struct fake_fx *x)
+{
+    struct vmi_event_record *a = fake_gpa(&x->f, 0x3000);
+
+    move_record(x);
+    hc(x, VMI_HC_EVENT_SEND, 0, 1, 5, 0, NULL);
+    return a->pending != 0;
+}
+
+static int sc_reregister_keeps_upcall(struct fake_fx *x)
+{
+    struct vmi_event_record *b = fake_gpa(&x->f, 0x3040);
+    uint32_t vec;
+
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_EVENT_REGISTER, 0x3000, 40, 0, 0, NULL);
+    hc(x, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL);
+    b->mask = 1u << 3;
+    hc(x, VMI_HC_EVENT_REGISTER, 0x3040, 41, 0, 0, NULL);
+    return vmi_host_take_upcall(x->vm, 0, &vec) != 0;
+}
+
 static int sc_unpin_missing_ok(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -937,6 +977,9 @@ static const struct {
     {"last-vcpu-stops", sc_last_vcpu_stops},
     {"tlb-flush-limit", sc_tlb_flush_limit},
     {"tlb-drops-global", sc_tlb_drops_global},
+    {"reregister-leaves-pending", sc_reregister_leaves_pending},
+    {"event-old-record-written", sc_event_old_record_written},
+    {"reregister-keeps-upcall", sc_reregister_keeps_upcall},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

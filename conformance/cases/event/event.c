@@ -142,7 +142,8 @@ TEST(evt_send_reaches_other_vcpu)
                  0);
     VMI_CHECK_EQ("VMI-EVT-025", cases_pending(w), BIT(11) | BIT(12));
     VMI_CHECK_EQ("VMI-EVT-025", cases_pending(e), 0);
-    /* Delivered bits stay in the old record; a new one starts empty. */
+    /* The worker takes its events: a new record starts empty. */
+    cases_clear(w, BIT(11) | BIT(12));
     VMI_REQUIRE("VMI-EVT-018",
                 vmi_conform_vcpu_run(t, id, worker_unregister, NULL) == 0);
     VMI_REQUIRE("VMI-EVT-018",
@@ -234,28 +235,51 @@ TEST(evt_register_ors_kept_pending_bits)
     VMI_CHECK_EQ("VMI-EVT-018", cases_pending(e), BIT(17));
 }
 
+/*
+ * Moving and unregistering a record: a bit the guest took is not sent
+ * again; a bit still pending in the old record moves to the next one
+ * (VMI-EVT-055), and the old record is left alone (VMI-EVT-056).
+ */
 static void rereg(struct vmi_conform_t *t, uint32_t self)
 {
     struct vmi_event_record *a = cases_events(t, 40);
     struct vmi_event_record *b = vmi_conform_alloc(t, 64, 64);
+    struct vmi_event_record *c = vmi_conform_alloc(t, 64, 64);
 
-    VMI_REQUIRE("VMI-EVT-018", a && b);
+    VMI_REQUIRE("VMI-EVT-018", a && b && c);
     VMI_REQUIRE_ST("VMI-EVT-025",
                    CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 11, 0, NULL), 0);
     VMI_CHECK_EQ("VMI-EVT-025", cases_pending(a), BIT(11));
+    /* The guest takes 11; 12 arrives and is not taken. */
+    cases_clear(a, BIT(11));
+    VMI_REQUIRE_ST("VMI-EVT-025",
+                   CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 12, 0, NULL), 0);
     VMI_REQUIRE_ST("VMI-EVT-014",
                    CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 0, 0, NULL),
                    0);
-    /* Unregistered: a new event is kept host-side, the old record alone. */
+    /* Unregistered: 12 left the old record, 13 is kept host-side. */
+    VMI_CHECK_EQ("VMI-EVT-055", cases_pending(a), 0);
     VMI_REQUIRE_ST("VMI-EVT-009",
                    CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 13, 0, NULL), 0);
-    VMI_CHECK_EQ("VMI-EVT-014", cases_pending(a), BIT(11));
-    /* Delivered into the old record: the bit stays there, not host-side. */
+    VMI_CHECK_EQ("VMI-EVT-056", cases_pending(a), 0);
     VMI_REQUIRE_ST(
         "VMI-EVT-018",
         CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b), 40, 0, NULL), 0);
-    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(b), BIT(13));
-    VMI_CHECK_EQ("VMI-EVT-014", cases_pending(a), BIT(11));
+    VMI_CHECK_EQ("VMI-EVT-055", cases_pending(b), BIT(12) | BIT(13));
+    VMI_CHECK_EQ("VMI-EVT-018", cases_pending(b) & BIT(11), 0);
+    /* Moved straight from b to c, without unregistering. */
+    VMI_REQUIRE_ST("VMI-EVT-025",
+                   CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 14, 0, NULL), 0);
+    VMI_REQUIRE_ST(
+        "VMI-EVT-055",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c), 41, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-055", cases_pending(c), BIT(12) | BIT(13) | BIT(14));
+    VMI_CHECK_EQ("VMI-EVT-055", cases_pending(b), 0);
+    VMI_REQUIRE_ST("VMI-EVT-025",
+                   CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 15, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-025", cases_pending(c) & BIT(15), BIT(15));
+    VMI_CHECK_EQ("VMI-EVT-056", cases_pending(a), 0);
+    VMI_CHECK_EQ("VMI-EVT-056", cases_pending(b), 0);
 }
 
 TEST(evt_reregistration_does_not_resend_delivered_bits)
@@ -443,6 +467,39 @@ TEST(evt_upcall_due_only_on_unmasked_transition)
     VMI_CHECK_EQ("VMI-EVT-006", sim->take_upcall(ctx, 0, &vec), 1);
 }
 
+/*
+ * An upcall due for the old record is not delivered after a switch; the
+ * bits moved into the new record make one due only if the new record
+ * leaves them unmasked, with the new vector (VMI-EVT-057).
+ */
+TEST(evt_reregistration_recomputes_the_due_upcall)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_event_record *a = cases_events(t, 77);
+    struct vmi_event_record *b = vmi_conform_alloc(t, 64, 64);
+    struct vmi_event_record *c = vmi_conform_alloc(t, 64, 64);
+    uint32_t vec = 0;
+
+    VMI_REQUIRE("VMI-EVT-057", a && b && c);
+    while (sim->take_upcall(ctx, 0, &vec))
+        ;
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 8, 0, NULL);
+    /* Due with vector 77, not taken; b masks the event. */
+    vmi_conform_store64(&b->mask, BIT(8));
+    VMI_REQUIRE_ST(
+        "VMI-EVT-057",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b), 78, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-057", sim->take_upcall(ctx, 0, &vec), 0);
+    VMI_CHECK_EQ("VMI-EVT-055", cases_pending(b), BIT(8));
+    /* c leaves it unmasked: due again, with c's vector. */
+    VMI_REQUIRE_ST(
+        "VMI-EVT-057",
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c), 79, 0, NULL), 0);
+    VMI_CHECK_EQ("VMI-EVT-057", sim->take_upcall(ctx, 0, &vec), 1);
+    VMI_CHECK_EQ("VMI-EVT-057", vec, 79);
+}
+
 #define EVT(name, cl, fl, feat, vc)                                            \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, (fl), VMI_F_EVENTS | (feat), (vc), 2000,  \
@@ -466,9 +523,13 @@ static const struct vmi_conform_test tests[] = {
         "VMI-EVT-026 VMI-CPU-018 VMI-CPU-016", 0, 0, 2),
     EVT(evt_register_ors_kept_pending_bits, "VMI-EVT-009 VMI-EVT-018", 0, 0, 1),
     EVT(evt_reregistration_does_not_resend_delivered_bits,
-        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025", 0, 0, 1),
+        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025 VMI-EVT-055 "
+        "VMI-EVT-056",
+        0, 0, 1),
     EVT(evt_reregistration_on_secondary_vcpu,
-        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025", 0, VMI_F_VCPU, 2),
+        "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018 VMI-EVT-025 VMI-EVT-055 "
+        "VMI-EVT-056",
+        0, VMI_F_VCPU, 2),
     EVT(evt_unregistered_record_never_written,
         "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018", 0, 0, 1),
     EVT(evt_block_argument_and_state_checks,
@@ -481,6 +542,8 @@ static const struct vmi_conform_test tests[] = {
         "VMI-EVT-043 VMI-EVT-044 VMI-EVT-033", VMI_CONFORM_SIM, 0, 1),
     EVT(evt_upcall_due_only_on_unmasked_transition,
         "VMI-EVT-006 VMI-EVT-037 VMI-EVT-010", VMI_CONFORM_SIM, 0, 1),
+    EVT(evt_reregistration_recomputes_the_due_upcall, "VMI-EVT-055 VMI-EVT-057",
+        VMI_CONFORM_SIM, 0, 1),
 };
 
 AREA(vmi_conform_area_event, "event", tests);
