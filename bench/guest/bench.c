@@ -791,10 +791,10 @@ int kmain(const struct rt_boot *boot)
         rt_printf("VMIB info vmi=0\n");
         return 3;
     }
-    rc =
-        rt_vmi_setup(VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER | VMI_F_VCPU |
-                         VMI_F_TLB | VMI_F_MEM | (tests & BT_PT ? VMI_F_PT : 0),
-                     &granted);
+    rc = rt_vmi_setup(VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER | VMI_F_VCPU |
+                          VMI_F_TLB | VMI_F_MEM | VMI_F_USER |
+                          (tests & BT_PT ? VMI_F_PT : 0),
+                      &granted);
     if (rc)
         rt_panic("bench: setup: %s", vmi_guest_status_name(rc));
     rt_user_init();

@@ -97,6 +97,14 @@ static int64_t check_call(const struct vmi_host_vm *vm, const struct hc_desc *d,
 
     if (!d)
         return -VMI_E_NOSYS;
+    /*
+     * User mode calls nothing unless the kernel requested VMI_F_USER
+     * (VMI-CALL-034); the first draft's host let it make `any` calls
+     * always, and the injected fault brings that back.
+     */
+    if (user && !(vm->features & VMI_F_USER) &&
+        !VMI__FAULT_IS(vm, USER_CALLS_WITHOUT_GRANT))
+        return -VMI_E_PERM;
     if (d->priv == VMI_PRIV_KERNEL && user &&
         !VMI__FAULT_IS(vm, USER_CALL_ALLOWED))
         return -VMI_E_PERM;
@@ -130,6 +138,8 @@ VMI_HOST_API int vmi_host_hypercall(struct vmi_host_vm *vm, uint32_t vcpu,
      */
     if (call->nr == VMI_HC_NOP && !VMI__FAULT_ANY(vm) &&
         !vm->vcpus[vcpu].blocked &&
+        (!call->user ||
+         (__atomic_load_n(&vm->features, __ATOMIC_RELAXED) & VMI_F_USER)) &&
         __atomic_load_n(&vm->lifecycle, __ATOMIC_ACQUIRE) !=
             VMI_LIFECYCLE_SHUTDOWN) {
         struct vmi__vcpu *v = &vm->vcpus[vcpu];

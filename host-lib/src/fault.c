@@ -143,6 +143,8 @@ static const struct fault faults[] = {
      VMI__CL_EVT_OLD_RECORD_ALONE},
     {VMI__FAULT_REREGISTER_KEEPS_UPCALL, "reregister-keeps-upcall",
      VMI__CL_EVT_LEAVE_DROPS_UPCALL},
+    {VMI__FAULT_USER_CALLS_WITHOUT_GRANT, "user-calls-without-grant",
+     VMI__CL_CALL_USER_OPT_IN},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

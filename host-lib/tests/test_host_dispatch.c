@@ -22,12 +22,14 @@ static void test_nop_returns_ok_in_every_state(void **state)
     assert_int_equal(c.rets[0], 0);
     assert_int_equal(c.rets[1], 0);
     assert_int_equal(c.action, VMI_HOST_RESUME);
-    assert_int_equal(fake_user_call(x->vm, 1, VMI_HC_NOP, 0, 0), 0);
-    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, 0,
-                               0, 0, 0, NULL),
+    /* From user mode only once the kernel asked for it (VMI-CALL-034). */
+    assert_int_equal(fake_user_call(x->vm, 1, VMI_HC_NOP, 0, 0), -VMI_E_PERM);
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_USER, 0, 0, 0, NULL),
                      0);
     assert_int_equal(fake_call(x->vm, 3, VMI_HC_NOP, 0, 0, 0, 0, 0, &c), 0);
     assert_int_equal(c.rets[0] | c.rets[1], 0);
+    assert_int_equal(fake_user_call(x->vm, 1, VMI_HC_NOP, 0, 0), 0);
 }
 
 /* NOP is answered without the VM lock: it still counts, and still obeys

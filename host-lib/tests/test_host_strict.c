@@ -231,8 +231,8 @@ static int sc_cancel_not_idempotent(struct fake_fx *x)
 
 static int sc_negotiate_rejects_undefined(struct fake_fx *x)
 {
-    return hc(x, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(8) | VMI_F_CLOCK, 0, 0,
-              NULL) != 0;
+    return hc(x, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, BIT(40) | VMI_F_CLOCK, 0,
+              0, NULL) != 0;
 }
 
 static int sc_reserved_field_ignored(struct fake_fx *x)
@@ -757,6 +757,19 @@ static int sc_reregister_keeps_upcall(struct fake_fx *x)
     return vmi_host_take_upcall(x->vm, 0, &vec) != 0;
 }
 
+/* Negotiated without VMI_F_USER: a NOP from user mode is refused. */
+static int sc_user_calls_without_grant(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_CLOCK);
+    memset(&c, 0, sizeof(c));
+    c.nr = VMI_HC_TIME_READ;
+    c.user = 1;
+    vmi_host_hypercall(x->vm, 0, &c);
+    return c.status != -VMI_E_PERM;
+}
+
 static int sc_unpin_missing_ok(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -792,9 +805,11 @@ static int sc_results_not_zeroed(struct fake_fx *x)
     return (c.rets[0] | c.rets[1]) != 0;
 }
 
+/* User mode may call (VMI_F_USER), but not a kernel call. */
 static int sc_user_call_allowed(struct fake_fx *x)
 {
-    return fake_user_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION, 0) !=
+    ready(x, VMI_F_CLOCK | VMI_F_USER);
+    return fake_user_call(x->vm, 0, VMI_HC_CLOCK_REGISTER, VMI_GPA_NONE, 0) !=
            -VMI_E_PERM;
 }
 
@@ -980,6 +995,7 @@ static const struct {
     {"reregister-leaves-pending", sc_reregister_leaves_pending},
     {"event-old-record-written", sc_event_old_record_written},
     {"reregister-keeps-upcall", sc_reregister_keeps_upcall},
+    {"user-calls-without-grant", sc_user_calls_without_grant},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

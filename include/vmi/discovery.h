@@ -137,6 +137,11 @@
 #define VMI_F_STEAL                     (UINT64_C(1) << 6)
 /* Page-table profile: batched validated PTE updates, pin and unpin. */
 #define VMI_F_PT                        (UINT64_C(1) << 7)
+/*
+ * Calls whose privilege is any (NOP, TIME_READ) from user mode; without it
+ * every call from user mode answers E_PERM.
+ */
+#define VMI_F_USER                      (UINT64_C(1) << 8)
 #define VMI_F_CLOCK_REQUIRES            (UINT64_C(0))
 #define VMI_F_EVENTS_REQUIRES           (UINT64_C(0))
 #define VMI_F_TIMER_REQUIRES            (VMI_F_CLOCK | VMI_F_EVENTS)
@@ -145,8 +150,9 @@
 #define VMI_F_MEM_REQUIRES              (UINT64_C(0))
 #define VMI_F_STEAL_REQUIRES            (VMI_F_CLOCK)
 #define VMI_F_PT_REQUIRES               (VMI_F_TLB)
+#define VMI_F_USER_REQUIRES             (UINT64_C(0))
 /* Every feature defined by version 1.0. */
-#define VMI_F_ALL_1_0                   UINT64_C(0xFF)
+#define VMI_F_ALL_1_0                   UINT64_C(0x1FF)
 
 /*
  * Profiles (FEATURES.EDX bits). VMI_PROFILE_<P>_FEATURES: features a host
@@ -154,7 +160,8 @@
  */
 /*
  * Every OpenVMI host and guest: discovery, negotiation, console, shutdown,
- * clock, timers, events, vCPUs, TLB flush, memory release, steal time.
+ * clock, timers, events, vCPUs, TLB flush, memory release, steal time,
+ * user-mode calls (a host offers them; a guest asks for them or not).
  */
 #define VMI_PROFILE_CORE                (1u << 0)
 /* Paravirtual page tables for hosts without nested paging. */
@@ -164,7 +171,7 @@
  * this specification.
  */
 #define VMI_PROFILE_MIGRATION           (1u << 2)
-#define VMI_PROFILE_CORE_FEATURES       UINT64_C(0x7F)
+#define VMI_PROFILE_CORE_FEATURES       UINT64_C(0x17F)
 #define VMI_PROFILE_PAGETABLE_FEATURES  UINT64_C(0x80)
 #define VMI_PROFILE_MIGRATION_FEATURES  UINT64_C(0)
 

@@ -336,6 +336,34 @@ TEST(call_undefined_arguments_ignored)
                  0);
 }
 
+/*
+ * User mode calls nothing until the kernel requests VMI_F_USER: not before
+ * negotiation, not after one that did not request it (VMI-CALL-034).
+ */
+TEST(call_user_mode_calls_refused_unless_requested)
+{
+    uint64_t args[VMI_HC_MAX_ARGS] = {0, 0, 0, 0, 0};
+    uint64_t r[2] = {0, 0};
+    void *ctx = t->be->ctx;
+    uint64_t want = t->g->info.features & ~VMI_F_USER;
+
+    VMI_CHECK_ST("VMI-CALL-034", t->be->user_call(ctx, VMI_HC_NOP, args, r),
+                 -VMI_E_PERM);
+    VMI_REQUIRE_ST("VMI-CALL-034",
+                   CALL2(t, VMI_HC_NEGOTIATE, VMI_VERSION(1, 0), want, r), 0);
+    VMI_CHECK_EQ("VMI-CALL-034", r[1] & VMI_F_USER, 0);
+    VMI_CHECK_ST("VMI-CALL-034", t->be->user_call(ctx, VMI_HC_NOP, args, r),
+                 -VMI_E_PERM);
+    VMI_CHECK_ST("VMI-CALL-034",
+                 t->be->user_call(ctx, VMI_HC_TIME_READ, args, r), -VMI_E_PERM);
+    VMI_CHECK_EQ("VMI-CALL-034", r[0], 0);
+    /* Unknown numbers still answer NOSYS first (VMI-STS-007). */
+    VMI_CHECK_ST("VMI-STS-007", t->be->user_call(ctx, 0x0999, args, r),
+                 -VMI_E_NOSYS);
+    /* Kernel mode is unaffected. */
+    VMI_CHECK_ST("VMI-CALL-034", CALL0(t, VMI_HC_NOP, r), 0);
+}
+
 TEST(call_kernel_calls_from_user_mode_return_perm)
 {
     uint64_t args[VMI_HC_MAX_ARGS] = {0, 0, 0, 0, 0};
@@ -350,16 +378,16 @@ TEST(call_kernel_calls_from_user_mode_return_perm)
     VMI_CHECK_ST("VMI-CALL-017",
                  t->be->user_call(ctx, VMI_HC_CONSOLE_WRITE, args, r),
                  -VMI_E_PERM);
-    VMI_CHECK_ST("VMI-CALL-018", t->be->user_call(ctx, VMI_HC_NOP, args, r), 0);
+    VMI_CHECK_ST("VMI-CALL-035", t->be->user_call(ctx, VMI_HC_NOP, args, r), 0);
     /* The same call from kernel mode right after: privilege is per call. */
     VMI_CHECK_ST("VMI-CALL-016",
                  CALL2(t, VMI_HC_CLOCK_REGISTER, VMI_GPA_NONE, 0, NULL), 0);
     VMI_CHECK_ST("VMI-CALL-016",
                  t->be->user_call(ctx, VMI_HC_CLOCK_REGISTER, args, r),
                  -VMI_E_PERM);
-    VMI_CHECK_ST("VMI-CALL-018",
+    VMI_CHECK_ST("VMI-CALL-035",
                  t->be->user_call(ctx, VMI_HC_TIME_READ, args, r), 0);
-    VMI_CHECK("VMI-CALL-018", r[0] != 0);
+    VMI_CHECK("VMI-CALL-035", r[0] != 0);
     /* NOSYS precedes PERM; PERM precedes INVAL. */
     VMI_CHECK_ST("VMI-STS-007", t->be->user_call(ctx, 0x0999, args, r),
                  -VMI_E_NOSYS);
@@ -531,6 +559,8 @@ static const struct vmi_conform_test tests[] = {
         "VMI-CLK-034 VMI-CALL-022", VMI_CONFORM_FRESH_VM),
     PRE(ver_negotiate_drops_feature_whose_requirement_is_not_offered,
         "VMI-VER-035", VMI_CONFORM_FRESH_VM),
+    PRE(call_user_mode_calls_refused_unless_requested,
+        "VMI-CALL-034 VMI-STS-007", VMI_CONFORM_USER | VMI_CONFORM_FRESH_VM),
     PRE(ver_negotiate_agrees_version_and_grants_offered,
         "VMI-VER-009 VMI-VER-031 VMI-VER-014 VMI-VER-035 VMI-VER-016",
         VMI_CONFORM_NEGOTIATES),
@@ -546,8 +576,8 @@ static const struct vmi_conform_test tests[] = {
     POST(call_undefined_arguments_ignored, "VMI-CALL-009", 0,
          VMI_F_CLOCK | VMI_F_TIMER),
     POST(call_kernel_calls_from_user_mode_return_perm,
-         "VMI-CALL-016 VMI-CALL-017 VMI-CALL-018 VMI-STS-007", VMI_CONFORM_USER,
-         VMI_F_CLOCK),
+         "VMI-CALL-016 VMI-CALL-017 VMI-CALL-035 VMI-STS-007", VMI_CONFORM_USER,
+         VMI_F_CLOCK | VMI_F_USER),
     POST(sts_checks_follow_precedence_order,
          "VMI-STS-007 VMI-STS-005 VMI-CALL-024 VMI-CALL-025 VMI-CALL-026 "
          "VMI-SEC-004",

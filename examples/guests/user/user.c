@@ -69,7 +69,8 @@ int kmain(const struct rt_boot *boot)
         rt_printf("user: OpenVMI absent\n");
         return 1;
     }
-    rc = rt_vmi_setup(VMI_F_CLOCK, 0);
+    /* VMI_F_USER: this kernel lets its user mode make `any` calls. */
+    rc = rt_vmi_setup(VMI_F_CLOCK | VMI_F_USER, 0);
     if (rc)
         rt_panic("user: setup: %s", vmi_guest_status_name(rc));
     rt_user_init();
