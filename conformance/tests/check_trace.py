@@ -5,7 +5,12 @@ Fails (exit 1) when
   - a host MUST / MUST NOT clause of requirements.json (target "host") has
     no test and is not waived in the waiver file (with a reason), or
   - a test cites a clause that requirements.json does not define, or
-  - a waiver names a clause that does not exist or that a test covers.
+  - a waiver names a clause that does not exist or that a test covers, or
+  - the waivers and requirements.json's "verification" disagree: a clause
+    verified by "inspection" only must be waived (no test can observe it),
+    and a waived clause must be marked "inspection" unless its waiver says
+    it is for another architecture ("aarch64 only") or checked by tests
+    outside the suite ("outside the suite: ...").
 
 Usage: check_trace.py --requirements requirements.json
                       (--tests tests.json | --vmi-conform PATH)
@@ -58,6 +63,18 @@ def check(req, tests, waivers):
             problems.append(f"waiver names {cid}, which does not exist")
         elif cid in cited:
             problems.append(f"waiver of {cid} is stale: a test covers it")
+    for c in must:
+        ver = c.get("verification", "test")
+        why = waivers.get(c["id"], "")
+        if ver == "inspection" and c["id"] in cited:
+            problems.append(f"{c['id']} is verified by inspection only, yet "
+                            f"test(s) {', '.join(cited[c['id']])} cite it")
+        elif (c["id"] in waivers and ver != "inspection" and
+              not why.startswith(("aarch64 only", "outside the suite:"))):
+            problems.append(f"{c['id']} is waived but requirements.json says "
+                            f"it is verified by '{ver}': mark it "
+                            "verify=inspection in the spec, or say why the "
+                            "waiver is not an inspection")
     return problems, {"total": len(must), "covered": len(covered),
                       "waived": len(waived)}
 

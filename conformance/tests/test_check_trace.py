@@ -12,8 +12,9 @@ TOOL = os.path.join(HERE, "check_trace.py")
 
 def req(*clauses):
     return {"clauses": [
-        {"id": i, "level": lvl, "target": tgt, "text": "t", "profile": "core"}
-        for i, lvl, tgt in clauses]}
+        {"id": c[0], "level": c[1], "target": c[2], "text": "t",
+         "profile": "core", "verification": c[3] if len(c) > 3 else "test"}
+        for c in clauses]}
 
 
 def run(r, t, waivers=None):
@@ -41,6 +42,8 @@ def test(name, got, want, needle):
 
 R = req(("VMI-CLK-001", "MUST", "host"), ("VMI-CLK-002", "SHOULD", "host"),
         ("VMI-CLK-010", "MUST", "guest"), ("VMI-TMR-001", "MUST NOT", "host"))
+RI = req(("VMI-CLK-001", "MUST", "host"),
+         ("VMI-TMR-001", "MUST NOT", "host", "inspection"))
 GOOD = [{"name": "a", "clauses": "VMI-CLK-001 VMI-TMR-001"}]
 results = [
     test("complete suite passes", run(R, GOOD), 0, "2 of 2 covered"),
@@ -57,5 +60,13 @@ results = [
          1, "stale"),
     test("a waiver of an unknown clause fails",
          run(R, GOOD, "VMI-XYZ-001 whatever\n"), 1, "does not exist"),
+    test("a waiver of a clause not marked inspection fails",
+         run(R, [{"name": "a", "clauses": "VMI-CLK-001"}],
+             "VMI-TMR-001 a race\n"), 1, "mark it verify=inspection"),
+    test("a waiver of a clause marked inspection passes",
+         run(RI, [{"name": "a", "clauses": "VMI-CLK-001"}],
+             "VMI-TMR-001 a race\n"), 0, "1 waived"),
+    test("a test citing an inspection-only clause fails",
+         run(RI, GOOD, ""), 1, "verified by inspection only"),
 ]
 sys.exit(0 if all(results) else 1)

@@ -60,10 +60,13 @@ static const struct hc_desc table[TABLE_SIZE] = {VMI_HC_LIST(ENTRY)};
 
 static const struct hc_desc *lookup(uint64_t nr)
 {
+    uint64_t key;
+
     if (nr > 0xFFFFu || (nr & 0xFFu) >= (1u << KEY_BITS) ||
-        KEY(nr) >= TABLE_SIZE || !table[KEY(nr)].fn)
+        KEY(nr) >= TABLE_SIZE)
         return NULL;
-    return &table[KEY(nr)];
+    key = vmi__nospec(KEY(nr), TABLE_SIZE);
+    return table[key].fn ? &table[key] : NULL;
 }
 
 static int64_t check_state(const struct vmi_host_vm *vm,

@@ -195,6 +195,7 @@ int64_t vmi__hc_event_send(struct vmi__ctx *c)
         mask &= mask - 1;
         if (id >= count)
             break;
+        id = vmi__nospec(id, count);
         if (id == c->vcpu && (flags & VMI_VCPUSET_EXCLUDE_SELF) &&
             !VMI__FAULT_IS(vm, SEND_IGNORES_EXCLUDE_SELF))
             continue;

@@ -98,14 +98,14 @@ int64_t vmi__hc_timer_arm(struct vmi__ctx *c)
     if (a[0] >= vm->cfg.timer_count || a[2] >= vm->cfg.vcpu_count ||
         a[3] >= VMI_EVENT_COUNT)
         return -VMI_E_RANGE;
-    id = (uint32_t)a[0];
+    id = (uint32_t)vmi__nospec(a[0], vm->cfg.timer_count);
     t = &vm->timers[id];
     old_first =
         vm->heap_len ? vm->timers[vm->heap[0]].deadline : VMI_DEADLINE_NONE;
     /* Re-arming replaces. */
     vmi__timer_remove(vm, id);
     t->deadline = a[1];
-    t->vcpu = (uint32_t)a[2];
+    t->vcpu = (uint32_t)vmi__nospec(a[2], vm->cfg.vcpu_count);
     t->event = (uint32_t)a[3];
     if (due_at(vm, a[1]) <= vmi__clock_now(vm)) {
         if (VMI__FAULT_IS(vm, PAST_DEADLINE_ERROR))
@@ -128,6 +128,7 @@ int64_t vmi__hc_timer_cancel(struct vmi__ctx *c)
 
     if (id >= vm->cfg.timer_count)
         return -VMI_E_RANGE;
+    id = vmi__nospec(id, vm->cfg.timer_count);
     armed = vm->timers[id].heap_pos != VMI__NOT_ARMED;
     if (!armed && VMI__FAULT_IS(vm, CANCEL_NOT_IDEMPOTENT))
         return -VMI_E_NOENT;

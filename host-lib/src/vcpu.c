@@ -21,6 +21,7 @@ int64_t vmi__hc_vcpu_start(struct vmi__ctx *c)
         return -VMI_E_INVAL;
     if (id >= vm->cfg.vcpu_count)
         return -VMI_E_RANGE;
+    id = vmi__nospec(id, vm->cfg.vcpu_count);
     v = &vm->vcpus[id];
     if (v->started && VMI__FAULT_IS(vm, VCPU_START_TWICE))
         return 0;

@@ -309,4 +309,19 @@ static inline uint64_t vmi__min64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/*
+ * `idx` if idx < size, else 0, computed without a branch, for an index a
+ * guest supplied and host-lib has already checked (VMI-SEC-015): a
+ * mispredicted check cannot then reach past the table.  Linux's generic
+ * array_index_mask_nospec(); the empty asm keeps the compiler from turning
+ * the mask back into a branch.  size must be below 2^63.
+ */
+static inline uint64_t vmi__nospec(uint64_t idx, uint64_t size)
+{
+    uint64_t mask = (uint64_t)(~(int64_t)(idx | (size - 1 - idx)) >> 63);
+
+    __asm__("" : "+r"(mask));
+    return idx & mask;
+}
+
 #endif /* VMI_HOST_VM_H */

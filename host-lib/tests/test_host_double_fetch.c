@@ -143,11 +143,37 @@ static void test_no_guest_byte_is_read_twice(void **state)
     free(d.counts);
 }
 
+/*
+ * vmi__nospec (VMI-SEC-015): the index itself below the size, zero at and
+ * above it, for sizes host-lib uses (vCPUs, timers, the call table) and at
+ * the edges of the 64-bit range.
+ */
+static void test_nospec_clamps_out_of_range_indexes(void **state)
+{
+    static const uint64_t sizes[] = {1, 2, 64, 256, 4096, UINT64_C(1) << 40};
+    static const uint64_t far[] = {UINT64_C(1) << 62, UINT64_C(1) << 63,
+                                   ~UINT64_C(0) - 1, ~UINT64_C(0)};
+
+    (void)state;
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint64_t n = sizes[i];
+
+        assert_int_equal(vmi__nospec(0, n), 0);
+        assert_int_equal(vmi__nospec(n - 1, n), n - 1);
+        assert_int_equal(vmi__nospec(n / 2, n), n / 2);
+        assert_int_equal(vmi__nospec(n, n), 0);
+        assert_int_equal(vmi__nospec(n + 1, n), 0);
+        for (unsigned j = 0; j < sizeof(far) / sizeof(far[0]); j++)
+            assert_int_equal(vmi__nospec(far[j], n), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_no_guest_byte_is_read_twice,
                                         fake_setup_ready, fake_teardown),
+        cmocka_unit_test(test_nospec_clamps_out_of_range_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
