@@ -19,7 +19,6 @@
 #define ENTRY_TOKEN UINT64_C(0xFFFFFFFF80001000)
 #define CALL_CYCLES 300
 #define READ_CYCLES 7
-#define POISON 0xA5
 
 struct vmi_sim {
     struct vmi_sim_config cfg;
@@ -131,8 +130,8 @@ static int h_release(void *ctx, uint64_t gpa, uint64_t len)
     struct vmi_sim *s = ctx;
     uint64_t p;
 
-    /* Dropped backing: contents are undefined until reclaimed. */
-    memset(s->ram + gpa, POISON, len);
+    /* Dropped backing, as MADV_DONTNEED: reads zero (VMI-MEM-014). */
+    memset(s->ram + gpa, 0, len);
     for (p = gpa / 4096; p < (gpa + len) / 4096; p++)
         s->released[p] = 1;
     return 0;

@@ -77,7 +77,13 @@ struct vmi_host_ops {
     void (*console)(void *ctx, uint32_t vcpu, const char *buf, size_t len);
     /*
      * Give the backing memory of [gpa, gpa + len) back to the host (page
-     * aligned, inside RAM).  Returns 0, or -1 (the call then answers
+     * aligned, inside RAM).  Afterwards the range reads as zero or as it
+     * was, never as other data (VMI-MEM-014), and before the memory is
+     * reused every mapping the VM could use is gone: stage 2, IOMMU
+     * (VMI-MEM-015); MADV_DONTNEED on the mapping KVM uses does both, and an
+     * embedder with an assigned device refuses (-1) or unmaps first.
+     * host-lib never asks for a range holding a registered record or a
+     * pinned table (VMI-MEM-017).  Returns 0, or -1 (the call then answers
      * VMI_E_LIMIT).  release and reclaim are required when the config
      * offers VMI_F_MEM, start_vcpu for VMI_F_VCPU, flush_tlb for VMI_F_TLB:
      * vmi_host_vm_create rejects the config otherwise.

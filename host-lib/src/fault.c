@@ -145,6 +145,11 @@ static const struct fault faults[] = {
      VMI__CL_EVT_LEAVE_DROPS_UPCALL},
     {VMI__FAULT_USER_CALLS_WITHOUT_GRANT, "user-calls-without-grant",
      VMI__CL_CALL_USER_OPT_IN},
+    {VMI__FAULT_RELEASE_IGNORES_USE, "release-ignores-use",
+     VMI__CL_MEM_RELEASE_BUSY},
+    {VMI__FAULT_RELEASED_READS_OTHER_DATA, "released-reads-other-data",
+     VMI__CL_MEM_RELEASED_CONTENTS},
+    {VMI__FAULT_EXTENT_UNCAPPED, "extent-uncapped", VMI__CL_MEM_EXTENT_CAP},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

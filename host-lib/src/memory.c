@@ -56,6 +56,29 @@ static uint64_t pages_in(uint64_t gpa, uint64_t end)
     return (end - gpa) / VMI_PAGE_SIZE;
 }
 
+static int overlaps(uint64_t gpa, uint64_t end, uint64_t rec, uint64_t len)
+{
+    return rec != VMI_GPA_NONE && rec < end && rec + len > gpa;
+}
+
+/*
+ * 1 if [gpa, end) holds any byte of a registered record or a pinned table
+ * (VMI-MEM-017): freeing it would leave host-lib writing, or a shadow
+ * walking, memory the guest gave away.  Locked.
+ */
+static int in_use(const struct vmi_host_vm *vm, uint64_t gpa, uint64_t end)
+{
+    for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
+        const struct vmi__vcpu *v = &vm->vcpus[i];
+
+        if (overlaps(gpa, end, v->clock_gpa, sizeof(struct vmi_clock_record)) ||
+            overlaps(gpa, end, v->steal_gpa, sizeof(struct vmi_steal_record)) ||
+            overlaps(gpa, end, v->event_gpa, sizeof(struct vmi_event_record)))
+            return 1;
+    }
+    return vmi__pinned_in(vm, gpa, end);
+}
+
 /*
  * Release [gpa, end): 0 or -VMI_E_LIMIT (not enough extent records, or the
  * embedder could not drop the memory; nothing applied).  Called with both
@@ -76,6 +99,16 @@ static int64_t release(struct vmi_host_vm *vm, uint64_t gpa, uint64_t end)
     vmi__lock(vm);
     if (r)
         return -VMI_E_LIMIT;
+    /*
+     * A released page reads zero or as it was (VMI-MEM-014); the injected
+     * fault shows the guest bytes that were never its own, as the first
+     * draft's "any value" allowed.
+     */
+    if (VMI__FAULT_IS(vm, RELEASED_READS_OTHER_DATA)) {
+        static const uint8_t other[8] = {'h', 'o', 's', 't',
+                                         'd', 'a', 't', 'a'};
+        (void)vmi__gmem_write(vm, gpa, other, sizeof(other));
+    }
     for (uint32_t i = lo; i < hi; i++) {
         old += pages_in(vm->extents[i].gpa, vm->extents[i].end);
         if (vm->extents[i].gpa < m.gpa)
@@ -170,6 +203,9 @@ static int64_t mem_call(struct vmi__ctx *c, int rel)
             if (x[j].pages == 0) {
                 if (!VMI__FAULT_IS(vm, MEM_ACCEPTS_ZERO_PAGES))
                     ret = -VMI_E_INVAL;
+            } else if (x[j].pages > VMI_MEM_EXTENT_MAX_PAGES &&
+                       !VMI__FAULT_IS(vm, EXTENT_UNCAPPED)) {
+                ret = -VMI_E_INVAL;
             } else if (x[j].gpa & (VMI_PAGE_SIZE - 1)) {
                 ret = -VMI_E_ALIGN;
             } else if (__builtin_mul_overflow(x[j].pages, VMI_PAGE_SIZE,
@@ -177,6 +213,9 @@ static int64_t mem_call(struct vmi__ctx *c, int rel)
                        __builtin_add_overflow(x[j].gpa, len, &end) ||
                        vmi__gmem_check(vm, x[j].gpa, len)) {
                 ret = -VMI_E_FAULT;
+            } else if (rel && in_use(vm, x[j].gpa, end) &&
+                       !VMI__FAULT_IS(vm, RELEASE_IGNORES_USE)) {
+                ret = -VMI_E_BUSY;
             } else {
                 ret = rel ? release(vm, x[j].gpa, end)
                           : reclaim(vm, x[j].gpa, end);

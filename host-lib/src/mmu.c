@@ -22,6 +22,14 @@ static uint32_t pin_lower(const struct vmi_host_vm *vm, uint64_t gpa)
     return lo;
 }
 
+/* 1 if a pinned table lies in [gpa, end) (page aligned).  Locked. */
+int vmi__pinned_in(const struct vmi_host_vm *vm, uint64_t gpa, uint64_t end)
+{
+    uint32_t i = pin_lower(vm, gpa);
+
+    return i < vm->pin_count && vm->pins[i].gpa < end;
+}
+
 /* The pinned table at `gpa` (4 KiB aligned), or NULL. */
 static struct vmi__pin *pin_find(struct vmi_host_vm *vm, uint64_t gpa)
 {

@@ -103,6 +103,9 @@ enum vmi__fault {
     VMI__FAULT_EVENT_OLD_RECORD_WRITTEN,
     VMI__FAULT_REREGISTER_KEEPS_UPCALL,
     VMI__FAULT_USER_CALLS_WITHOUT_GRANT,
+    VMI__FAULT_RELEASE_IGNORES_USE,
+    VMI__FAULT_RELEASED_READS_OTHER_DATA,
+    VMI__FAULT_EXTENT_UNCAPPED,
     VMI__FAULT_COUNT
 };
 
@@ -302,6 +305,7 @@ int64_t vmi__hc_reset(struct vmi__ctx *c);
 int64_t vmi__hc_vcpu_stop(struct vmi__ctx *c);
 int64_t vmi__mem_reclaim_range(struct vmi_host_vm *vm, uint64_t gpa,
                                uint64_t end);
+int vmi__pinned_in(const struct vmi_host_vm *vm, uint64_t gpa, uint64_t end);
 
 /* Little-endian helpers (save.c and shared records). */
 static inline uint64_t vmi__min64(uint64_t a, uint64_t b)

@@ -85,8 +85,13 @@ static void test_mem_bad_args(void **state)
         e[0].gpa = f->ram_bytes;
         REJ(EXT, 1, 0, 0, -VMI_E_FAULT);
         e[0].gpa = BASE;
+        e[0].pages = VMI_MEM_EXTENT_MAX_PAGES;
+        REJ(EXT, 1, 0, 0, -VMI_E_FAULT); /* 1 GiB: beyond the fake's RAM */
+        /* Beyond the extent cap: INVAL (VMI-MEM-018), before FAULT. */
+        e[0].pages = VMI_MEM_EXTENT_MAX_PAGES + 1;
+        REJ(EXT, 1, 0, 0, -VMI_E_INVAL);
         e[0].pages = UINT64_C(1) << 52;
-        REJ(EXT, 1, 0, 0, -VMI_E_FAULT);
+        REJ(EXT, 1, 0, 0, -VMI_E_INVAL);
         /* Misaligned and zero pages: INVAL wins. */
         e[0].gpa = BASE + 1;
         e[0].pages = 0;

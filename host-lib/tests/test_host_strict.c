@@ -770,6 +770,42 @@ static int sc_user_calls_without_grant(struct fake_fx *x)
     return c.status != -VMI_E_PERM;
 }
 
+/* One extent of `pages` at 0x10000 (extent array at 0x6000). */
+static int64_t release_at(struct fake_fx *x, uint64_t pages)
+{
+    struct vmi_mem_extent *e = fake_gpa(&x->f, 0x6000);
+
+    e->gpa = 0x10000;
+    e->pages = pages;
+    return hc(x, VMI_HC_MEM_RELEASE, 0x6000, 1, 0, 0, NULL);
+}
+
+static int sc_release_ignores_use(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    hc(x, VMI_HC_CLOCK_REGISTER, 0x10040, 0, 0, 0, NULL);
+    return release_at(x, 1) != -VMI_E_BUSY;
+}
+
+static int sc_released_reads_other_data(struct fake_fx *x)
+{
+    const uint8_t *p = fake_gpa(&x->f, 0x10000);
+    int other = 0;
+
+    ready(x, VMI_F_ALL_1_0);
+    memset(fake_gpa(&x->f, 0x10000), 0x33, 4096);
+    release_at(x, 1);
+    for (unsigned i = 0; i < 4096; i++)
+        other |= p[i] != 0 && p[i] != 0x33;
+    return other;
+}
+
+static int sc_extent_uncapped(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    return release_at(x, VMI_MEM_EXTENT_MAX_PAGES + 1) != -VMI_E_INVAL;
+}
+
 static int sc_unpin_missing_ok(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -996,6 +1032,9 @@ static const struct {
     {"event-old-record-written", sc_event_old_record_written},
     {"reregister-keeps-upcall", sc_reregister_keeps_upcall},
     {"user-calls-without-grant", sc_user_calls_without_grant},
+    {"release-ignores-use", sc_release_ignores_use},
+    {"released-reads-other-data", sc_released_reads_other_data},
+    {"extent-uncapped", sc_extent_uncapped},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

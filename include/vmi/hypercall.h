@@ -174,11 +174,12 @@
  */
 #define VMI_HC_PT_UNPIN                 0x0702u
 /*
- * Gives guest memory back to the host; its contents are lost. Args:
- * extents_gpa: Guest-physical address of count struct vmi_mem_extent, 16-byte
- * aligned.; count: Number of extents, at most LIMITS.EAX.; start: Index of the
- * first extent to process.; flags: Reserved, zero. Results: completed: Index of
- * the first extent not processed.
+ * Gives guest memory back to the host; its pages then read as zero or as they
+ * were, until reclaimed. Pages holding a registered record or a pinned table
+ * are refused (E_BUSY). Args: extents_gpa: Guest-physical address of count
+ * struct vmi_mem_extent, 16-byte aligned.; count: Number of extents, at most
+ * LIMITS.EAX.; start: Index of the first extent to process.; flags: Reserved,
+ * zero. Results: completed: Index of the first extent not processed.
  */
 #define VMI_HC_MEM_RELEASE              0x0800u
 /*
@@ -216,7 +217,7 @@
 #define VMI_HC_PT_UPDATE_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_NOENT) | (UINT32_C(1) << VMI_E_AGAIN))
 #define VMI_HC_PT_PIN_STATUSES          ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT))
 #define VMI_HC_PT_UNPIN_STATUSES        ((UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_NOENT))
-#define VMI_HC_MEM_RELEASE_STATUSES     ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_LIMIT) | (UINT32_C(1) << VMI_E_AGAIN))
+#define VMI_HC_MEM_RELEASE_STATUSES     ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT) | (UINT32_C(1) << VMI_E_AGAIN))
 #define VMI_HC_MEM_RECLAIM_STATUSES     ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_LIMIT) | (UINT32_C(1) << VMI_E_AGAIN))
 /*
  * VMI_HC_STATUSES(nr): the mask of call number nr (0 for a number no version

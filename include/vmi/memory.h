@@ -9,6 +9,11 @@
 
 #include "abi.h"
 
+/*
+ * Largest page count of one struct vmi_mem_extent (1 GiB); larger extents are
+ * VMI_E_INVAL.
+ */
+#define VMI_MEM_EXTENT_MAX_PAGES        0x40000u
 
 /*
  * A guest-physical extent of whole pages. Placed at a guest-physical address
@@ -17,7 +22,7 @@
 struct vmi_mem_extent {
     /* First address, 4 KiB aligned. */
     uint64_t gpa;
-    /* Number of 4 KiB pages, at least 1. */
+    /* Number of 4 KiB pages, 1 to VMI_MEM_EXTENT_MAX_PAGES. */
     uint64_t pages;
 };
 VMI_ABI_SIZE(struct vmi_mem_extent, 16);

@@ -57,7 +57,7 @@
 struct vmi_tlb_range {
     /* First address, 4 KiB aligned. */
     uint64_t gva;
-    /* Number of 4 KiB pages, at least 1. */
+    /* Number of 4 KiB pages, 1 to VMI_MEM_EXTENT_MAX_PAGES. */
     uint64_t pages;
 };
 VMI_ABI_SIZE(struct vmi_tlb_range, 16);

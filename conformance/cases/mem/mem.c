@@ -43,6 +43,15 @@ TEST(mem_release_rejects_bad_extents)
     VMI_CHECK_ST("VMI-MEM-002", rel(t, VMI_HC_MEM_RELEASE, x, 2, r),
                  -VMI_E_INVAL);
     VMI_CHECK_EQ("VMI-BAT-007", r[0], 1);
+    /* Longer than an extent may be: INVAL, before the RAM check. */
+    x[1].gpa = vmi_conform_gpa(t, pg);
+    x[1].pages = VMI_MEM_EXTENT_MAX_PAGES + 1;
+    VMI_CHECK_ST("VMI-MEM-018", rel(t, VMI_HC_MEM_RELEASE, x, 2, r),
+                 -VMI_E_INVAL);
+    VMI_CHECK_EQ("VMI-MEM-018", r[0], 1);
+    x[1].pages = ~UINT64_C(0);
+    VMI_CHECK_ST("VMI-MEM-018", rel(t, VMI_HC_MEM_RECLAIM, x, 2, r),
+                 -VMI_E_INVAL);
     x[1].gpa = GPA_OUTSIDE;
     x[1].pages = 1;
     VMI_CHECK_ST("VMI-MEM-004", rel(t, VMI_HC_MEM_RELEASE, x, 2, r),
@@ -197,18 +206,94 @@ TEST(mem_extent_bookkeeping_limit_returns_limit)
         CALL4(t, VMI_HC_MEM_RECLAIM, vmi_conform_gpa(t, x), 1, 0, 0, r), 0);
 }
 
-#define MEM(name, cl, fl)                                                      \
-    {                                                                          \
-#name, cl, VMI_PROFILE_CORE, (fl), VMI_F_MEM, 1, 3000, name            \
+/* Until reclaimed, a released page reads zero or as it was (VMI-MEM-014). */
+TEST(mem_released_pages_read_zero_or_as_they_were)
+{
+    struct vmi_mem_extent *x = vmi_conform_alloc(t, 16, 16);
+    uint8_t *pg = vmi_conform_alloc(t, 2 * 4096, 4096);
+    uint64_t r[2] = {0, 0};
+    uint32_t i, other = 0;
+
+    VMI_REQUIRE("VMI-MEM-014", x && pg);
+    for (i = 0; i < 2 * 4096; i++)
+        pg[i] = (uint8_t)(0x40 + i % 61);
+    x[0].gpa = vmi_conform_gpa(t, pg);
+    x[0].pages = 2;
+    VMI_REQUIRE_ST("VMI-MEM-014", rel(t, VMI_HC_MEM_RELEASE, x, 1, r), 0);
+    for (i = 0; i < 2 * 4096; i++) {
+        uint8_t b = ((volatile uint8_t *)pg)[i];
+
+        other += b != 0 && b != (uint8_t)(0x40 + i % 61);
     }
+    VMI_CHECK_EQ("VMI-MEM-014", other, 0);
+    VMI_CHECK_ST("VMI-MEM-009", rel(t, VMI_HC_MEM_RECLAIM, x, 1, r), 0);
+}
+
+/*
+ * A page that holds a registered record is not released (VMI-MEM-017):
+ * the extent stops the call with VMI_E_BUSY, nothing of it applied (its
+ * bytes are still there), the extents before it applied.
+ */
+TEST(mem_release_refuses_pages_in_use)
+{
+    struct vmi_mem_extent *x = vmi_conform_alloc(t, 16 * 2, 16);
+    uint8_t *pg = vmi_conform_alloc(t, 3 * 4096, 4096);
+    uint64_t r[2] = {0, 0}, g;
+
+    VMI_REQUIRE("VMI-MEM-017", x && pg);
+    g = vmi_conform_gpa(t, pg);
+    vmi_conform_memset(pg, 0x5C, 3 * 4096);
+    x[0].gpa = g + 2 * 4096; /* free */
+    x[0].pages = 1;
+    x[1].gpa = g; /* a clock record at g + 4096 + 64 */
+    x[1].pages = 2;
+    VMI_REQUIRE_ST("VMI-MEM-017",
+                   CALL2(t, VMI_HC_CLOCK_REGISTER, g + 4096 + 64, 0, NULL), 0);
+    VMI_CHECK_ST("VMI-MEM-017", rel(t, VMI_HC_MEM_RELEASE, x, 2, r),
+                 -VMI_E_BUSY);
+    VMI_CHECK_EQ("VMI-MEM-017", r[0], 1);
+    VMI_CHECK_EQ("VMI-MEM-017", pg[0], 0x5C);
+    VMI_CHECK_EQ("VMI-MEM-017", pg[4096 + 2048], 0x5C);
+    VMI_CHECK("VMI-MEM-017",
+              vmi_conform_load64((uint64_t *)(void *)(pg + 4096 + 64)) % 2 ==
+                  0);
+    /* An event record: the same. */
+    VMI_REQUIRE_ST("VMI-MEM-017",
+                   CALL2(t, VMI_HC_CLOCK_REGISTER, VMI_GPA_NONE, 0, NULL), 0);
+    vmi_conform_memset(pg, 0x5C, 2 * 4096);
+    vmi_conform_memset(pg + 4096, 0, 64);
+    VMI_REQUIRE_ST("VMI-MEM-017",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, g + 4096, 40, 0, NULL), 0);
+    VMI_CHECK_ST("VMI-MEM-017", rel(t, VMI_HC_MEM_RELEASE, x + 1, 1, r),
+                 -VMI_E_BUSY);
+    VMI_CHECK_EQ("VMI-MEM-017", pg[0], 0x5C);
+    /* Unregistered, the pages go. */
+    VMI_REQUIRE_ST("VMI-MEM-017",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 0, 0, NULL),
+                   0);
+    VMI_CHECK_ST("VMI-MEM-017", rel(t, VMI_HC_MEM_RELEASE, x + 1, 1, r), 0);
+    x[1].pages = 3;
+    VMI_CHECK_ST("VMI-MEM-009", rel(t, VMI_HC_MEM_RECLAIM, x + 1, 1, r), 0);
+}
+
+#define MEM_F(name, cl, fl, feat)                                              \
+    {                                                                          \
+#name, cl, VMI_PROFILE_CORE, (fl), VMI_F_MEM | (feat), 1, 3000, name   \
+    }
+#define MEM(name, cl, fl) MEM_F(name, cl, fl, 0)
 
 static const struct vmi_conform_test tests[] = {
     MEM(mem_release_rejects_bad_extents,
         "VMI-MEM-001 VMI-MEM-002 VMI-MEM-003 VMI-MEM-004 VMI-MEM-009 "
+        "VMI-MEM-018 "
         "VMI-BAT-001 VMI-BAT-002 VMI-BAT-003 VMI-BAT-004 VMI-BAT-007",
         0),
     MEM(mem_reclaimed_pages_read_zero,
         "VMI-MEM-008 VMI-MEM-009 VMI-BAT-010 VMI-SEC-009", 0),
+    MEM(mem_released_pages_read_zero_or_as_they_were, "VMI-MEM-014 VMI-MEM-009",
+        0),
+    MEM_F(mem_release_refuses_pages_in_use, "VMI-MEM-017 VMI-MEM-009", 0,
+          VMI_F_CLOCK | VMI_F_EVENTS),
     MEM(mem_released_page_count_exact, "VMI-MEM-006 VMI-MEM-007 VMI-MEM-010",
         VMI_CONFORM_SIM),
     MEM(mem_extent_bookkeeping_limit_returns_limit,

@@ -242,6 +242,31 @@ TEST(pt_pin_limit_returns_limit)
         CALL1(t, VMI_HC_PT_UNPIN, g0 + i * 4096ull, NULL);
 }
 
+/* A pinned table's page is not released (VMI-MEM-017). */
+TEST(pt_release_of_a_pinned_table_is_busy)
+{
+    uint64_t *tb = table(t), r[2] = {0, 0};
+    uint64_t g = vmi_conform_gpa(t, tb);
+    struct vmi_mem_extent *x = vmi_conform_alloc(t, 16, 16);
+
+    VMI_REQUIRE("VMI-MEM-017", tb != NULL && x != NULL);
+    tb[3] = frame(t, tb) | P;
+    VMI_REQUIRE_ST("VMI-MEM-017", CALL3(t, VMI_HC_PT_PIN, g, 1, 0, r), 0);
+    x->gpa = g;
+    x->pages = 1;
+    VMI_CHECK_ST(
+        "VMI-MEM-017",
+        CALL4(t, VMI_HC_MEM_RELEASE, vmi_conform_gpa(t, x), 1, 0, 0, r),
+        -VMI_E_BUSY);
+    VMI_CHECK_EQ("VMI-MEM-017", r[0], 0);
+    VMI_CHECK_EQ("VMI-MEM-017", tb[3], frame(t, tb) | P);
+    VMI_REQUIRE_ST("VMI-MEM-017", CALL1(t, VMI_HC_PT_UNPIN, g, NULL), 0);
+    VMI_CHECK_ST(
+        "VMI-MEM-017",
+        CALL4(t, VMI_HC_MEM_RELEASE, vmi_conform_gpa(t, x), 1, 0, 0, r), 0);
+    CALL4(t, VMI_HC_MEM_RECLAIM, vmi_conform_gpa(t, x), 1, 0, 0, r);
+}
+
 #define PT(name, cl, fl)                                                       \
     {                                                                          \
 #name, cl, VMI_PROFILE_PAGETABLE, (fl), VMI_F_PT, 1, 3000, name        \
@@ -263,6 +288,9 @@ static const struct vmi_conform_test tests[] = {
        "VMI-BAT-005 VMI-BAT-010",
        0),
     PT(pt_pin_limit_returns_limit, "VMI-PT-011 VMI-STS-007 VMI-SEC-006", 0),
+    {"pt_release_of_a_pinned_table_is_busy", "VMI-MEM-017",
+     VMI_PROFILE_PAGETABLE, 0, VMI_F_PT | VMI_F_MEM, 1, 3000,
+     pt_release_of_a_pinned_table_is_busy},
     PT(pt_update_long_batch_restarts_until_done,
        "VMI-PT-013 VMI-BAT-006 VMI-BAT-008 VMI-BAT-009 VMI-BAT-010 "
        "VMI-SEC-005",
