@@ -247,9 +247,13 @@ static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
     return 0;
 }
 
-/* Per-vCPU copy of the CPUID table with its own APIC id. */
+/*
+ * Per-vCPU copy of the CPUID table with its own APIC id and its own
+ * OpenVMI vCPU leaf (B + 8, VMI-DSC-040), which host-lib answers per vCPU.
+ */
 static int set_vcpu_cpuid(struct vmm *vm, struct vmm_vcpu *v)
 {
+    const uint32_t vleaf = vmi_host_cpuid_base() + VMI_CPUID_VCPU;
     size_t sz =
         sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
     struct kvm_cpuid2 *c = malloc(sz);
@@ -265,6 +269,15 @@ static int set_vcpu_cpuid(struct vmm *vm, struct vmm_vcpu *v)
             e->ebx = (e->ebx & 0x00FFFFFFu) | (v->id << 24);
         if (e->function == 0xB || e->function == 0x1F)
             e->edx = v->id;
+        if (e->function == vleaf) {
+            uint32_t r[4] = {0};
+
+            vmi_host_cpuid(vm->host, v->id, vleaf & ~0xFFu, vleaf, r);
+            e->eax = r[0];
+            e->ebx = r[1];
+            e->ecx = r[2];
+            e->edx = r[3];
+        }
     }
     rc = ioctl(v->fd, KVM_SET_CPUID2, c);
     free(c);

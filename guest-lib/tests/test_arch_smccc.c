@@ -15,7 +15,12 @@
 static int uid_ok;
 static unsigned info_calls;
 
-/* A host with its block at 0x40000300 in x86 terms: INFO(0).x0 = B + 6. */
+/*
+ * A host of the first draft with its block at 0x40000300 in x86 terms
+ * (INFO(0).x0 = B + 6, absolute), or, with info0_relative, a draft 2 host
+ * (INFO(0).x0 = 6, the highest function: VMI-DSC-035).
+ */
+static int info0_relative;
 static void fake_smccc(uint32_t fid, const uint64_t args[VMI_HC_MAX_ARGS],
                        uint64_t out[4])
 {
@@ -38,7 +43,7 @@ static void fake_smccc(uint32_t fid, const uint64_t args[VMI_HC_MAX_ARGS],
         info_calls++;
         switch (n) {
         case 0:
-            out[0] = 0x40000306u;
+            out[0] = info0_relative ? 6u : 0x40000306u;
             out[1] = out[2] = out[3] = VMI_CPUID_SIGNATURE_EBX;
             break;
         case 1:
@@ -105,11 +110,15 @@ static void test_smccc_maps_info_onto_leaves(void **state)
     vmi__smccc_cpuid(fake_smccc, 0x40000000u, r);
     assert_int_equal(r[0], 0x40000006u); /* rebased onto 0x40000000 */
     assert_int_equal(r[1], VMI_CPUID_SIGNATURE_EBX);
+    info0_relative = 1;
+    vmi__smccc_cpuid(fake_smccc, 0x40000000u, r);
+    assert_int_equal(r[0], 0x40000006u); /* the same from a relative x0 */
+    info0_relative = 0;
     vmi__smccc_cpuid(fake_smccc, 0x40000003u, r);
     assert_int_equal(r[0], 256);
     assert_int_equal(r[1], 1024);
     /* Outside the block: zeros. */
-    vmi__smccc_cpuid(fake_smccc, 0x40000008u, r);
+    vmi__smccc_cpuid(fake_smccc, 0x40000000u + VMI_CPUID_LEAF_COUNT, r);
     assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
     vmi__smccc_cpuid(fake_smccc, 0x40000100u, r);
     assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);

@@ -38,7 +38,6 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
 {
     uint32_t off;
 
-    (void)vcpu;
     if (!vm || !regs || base < VMI_CPUID_SCAN_FIRST ||
         base > VMI_CPUID_SCAN_LAST || (base & (VMI_CPUID_SCAN_STEP - 1)))
         return 0;
@@ -87,6 +86,15 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
         regs[2] = vm->cfg.clock_skew_ns;
         if (VMI__FAULT_IS(vm, SKEW_WITH_STABLE_TSC) && vm->cfg.tsc_stable)
             regs[2] = 1000;
+        break;
+    case VMI_CPUID_VCPU:
+        /* Above the highest leaf the faults announce: zero (VMI-DSC-004). */
+        if (VMI__FAULT_IS(vm, TIMING_LEAF_MISSING) ||
+            VMI__FAULT_IS(vm, CPUID_WRONG_MAX_LEAF))
+            break;
+        /* The caller's id (VMI-DSC-040); the fault answers 0 everywhere. */
+        if (vcpu < vm->cfg.vcpu_count && !VMI__FAULT_IS(vm, VCPU_LEAF_ZERO))
+            regs[0] = vcpu;
         break;
     case VMI_CPUID_VENDOR0:
     case VMI_CPUID_VENDOR1:

@@ -150,6 +150,7 @@ static const struct fault faults[] = {
     {VMI__FAULT_RELEASED_READS_OTHER_DATA, "released-reads-other-data",
      VMI__CL_MEM_RELEASED_CONTENTS},
     {VMI__FAULT_EXTENT_UNCAPPED, "extent-uncapped", VMI__CL_MEM_EXTENT_CAP},
+    {VMI__FAULT_VCPU_LEAF_ZERO, "vcpu-leaf-zero", VMI__CL_DSC_VCPU_LEAF},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

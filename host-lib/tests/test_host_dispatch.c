@@ -179,7 +179,7 @@ static void test_cpuid_block(void **state)
 
     assert_int_equal(b, 0x40000100u);
     assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b, r), 1);
-    assert_int_equal(r[0], b + 7);
+    assert_int_equal(r[0], b + 8);
     assert_int_equal(r[1], VMI_CPUID_SIGNATURE_EBX);
     assert_int_equal(r[2], VMI_CPUID_SIGNATURE_ECX);
     assert_int_equal(r[3], VMI_CPUID_SIGNATURE_EDX);
@@ -210,6 +210,12 @@ static void test_cpuid_block(void **state)
     assert_int_equal(r[1], 1000000);
     assert_int_equal(r[2], 0);
     assert_int_equal(r[3], 0);
+    /* B + 8 names the vCPU that asks (VMI-DSC-040). */
+    for (uint32_t v = 0; v < 4; v++) {
+        assert_int_equal(vmi_host_cpuid(x->vm, v, b, b + 8, r), 1);
+        assert_int_equal(r[0], v);
+        assert_int_equal(r[1] | r[2] | r[3], 0);
+    }
     /* Above the block: zeros, still ours. */
     memset(r, 0xAA, sizeof(r));
     assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 0x20, r), 1);

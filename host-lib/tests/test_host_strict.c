@@ -806,6 +806,14 @@ static int sc_extent_uncapped(struct fake_fx *x)
     return release_at(x, VMI_MEM_EXTENT_MAX_PAGES + 1) != -VMI_E_INVAL;
 }
 
+static int sc_vcpu_leaf_zero(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid(x->vm, 2, b, b + VMI_CPUID_VCPU, r);
+    return r[0] != 2;
+}
+
 static int sc_unpin_missing_ok(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -1035,6 +1043,7 @@ static const struct {
     {"release-ignores-use", sc_release_ignores_use},
     {"released-reads-other-data", sc_released_reads_other_data},
     {"extent-uncapped", sc_extent_uncapped},
+    {"vcpu-leaf-zero", sc_vcpu_leaf_zero},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

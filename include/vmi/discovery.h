@@ -21,12 +21,14 @@
 #define VMI_CPUID_SIGNATURE_ECX         0x494D564Fu
 #define VMI_CPUID_SIGNATURE_EDX         0x494D564Fu
 /* Leaves in the OpenVMI block, B + 0 to B + this - 1. */
-#define VMI_CPUID_LEAF_COUNT            8u
+#define VMI_CPUID_LEAF_COUNT            9u
 
 /*
- * Leaf B + 0: EAX: Highest leaf of the OpenVMI block (B + 7 or more; B + 6 from
- * a host of the first 1.0 draft). EBX: Signature bytes 0-3 ("OVMI"). ECX:
- * Signature bytes 4-7 ("OVMI"). EDX: Signature bytes 8-11 ("OVMI").
+ * Leaf B + 0: EAX: Highest leaf of the OpenVMI block (B + 8 or more; B + 6 from
+ * a host of the first 1.0 draft). On aarch64, information function 0 returns
+ * the highest information function number here (8 or more), not B + n. EBX:
+ * Signature bytes 0-3 ("OVMI"). ECX: Signature bytes 4-7 ("OVMI"). EDX:
+ * Signature bytes 8-11 ("OVMI").
  */
 #define VMI_CPUID_SIGNATURE             0u
 
@@ -82,6 +84,14 @@
  * clock (0 with VMI_CLOCK_TSC_STABLE). EDX: Reserved, zero.
  */
 #define VMI_CPUID_TIMING                7u
+
+/*
+ * Leaf B + 8: EAX: The id of the vCPU that executes CPUID or makes the
+ * information call (0 to the vCPU count - 1): the id of VMI_HC_VCPU_START, vCPU
+ * sets and timers. EBX: Reserved, zero. ECX: Reserved, zero. EDX: Reserved,
+ * zero.
+ */
+#define VMI_CPUID_VCPU                  8u
 /* VERSION.EDX bits that hold the doorbell port. */
 #define VMI_CPUID_PORT_MASK             0xFFFFu
 /* Bytes of the hypervisor identity string. */
@@ -93,8 +103,8 @@
  */
 #define VMI_SMCCC_CALL_UID              0x8600FF01u
 #define VMI_SMCCC_UID_W0                0x494D564Fu
-#define VMI_SMCCC_UID_W1                0x4F700001u
-#define VMI_SMCCC_UID_W2                0x564E6570u
+#define VMI_SMCCC_UID_W1                0x704F0100u
+#define VMI_SMCCC_UID_W2                0x4D566E65u
 #define VMI_SMCCC_UID_W3                0x696D7649u
 #define VMI_SMCCC_INFO_BASE             0x8600FE00u
 #define VMI_SMCCC_INFO(n)               (VMI_SMCCC_INFO_BASE + (uint32_t)(n))

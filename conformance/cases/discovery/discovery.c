@@ -143,7 +143,7 @@ TEST(dsc_leaves_identical_on_every_vcpu_and_over_time)
     uint32_t a[VMI_CPUID_LEAF_COUNT][4], c[4];
     int same = 1;
 
-    VMI_REQUIRE("VMI-DSC-006", b != 0);
+    VMI_REQUIRE("VMI-DSC-038", b != 0);
     for (i = 0; i < VMI_CPUID_LEAF_COUNT; i++)
         vmi_conform_cpuid(t, b + i, a[i]);
     for (k = 0; k < 3; k++)
@@ -153,7 +153,51 @@ TEST(dsc_leaves_identical_on_every_vcpu_and_over_time)
                 c[3] != a[i][3])
                 same = 0;
         }
-    VMI_CHECK("VMI-DSC-006", same);
+    VMI_CHECK("VMI-DSC-038", same);
+}
+
+struct leaves {
+    uint32_t r[VMI_CPUID_LEAF_COUNT][4];
+};
+
+static void read_leaves(struct vmi_conform_t *t, void *arg)
+{
+    struct leaves *l = arg;
+    uint32_t b = cases_cpuid_base(t);
+
+    for (uint32_t i = 0; i < VMI_CPUID_LEAF_COUNT; i++)
+        vmi_conform_cpuid(t, b + i, l->r[i]);
+}
+
+/*
+ * Leaf B+8 names the vCPU that reads it (VMI-DSC-040); every other leaf
+ * reads the same on another vCPU (VMI-DSC-038, -039).
+ */
+TEST(dsc_vcpu_leaf_names_the_caller)
+{
+    struct leaves me, other;
+    uint32_t id, i, same = 1;
+
+    VMI_REQUIRE("VMI-DSC-040", cases_cpuid_base(t) != 0);
+    VMI_REQUIRE("VMI-DSC-040", vmi_conform_vcpu_any(t, &id) == 0);
+    read_leaves(t, &me);
+    VMI_REQUIRE("VMI-DSC-040",
+                vmi_conform_vcpu_run(t, id, read_leaves, &other) == 0);
+    VMI_REQUIRE("VMI-DSC-040", me.r[VMI_CPUID_SIGNATURE][0] >=
+                                   cases_cpuid_base(t) + VMI_CPUID_VCPU);
+    VMI_CHECK_EQ("VMI-DSC-040", me.r[VMI_CPUID_VCPU][0], 0);
+    VMI_CHECK_EQ("VMI-DSC-040", other.r[VMI_CPUID_VCPU][0], id);
+    VMI_CHECK_EQ("VMI-DSC-040",
+                 other.r[VMI_CPUID_VCPU][1] | other.r[VMI_CPUID_VCPU][2] |
+                     other.r[VMI_CPUID_VCPU][3],
+                 0);
+    for (i = 0; i < VMI_CPUID_LEAF_COUNT; i++)
+        if (i != VMI_CPUID_VCPU &&
+            (me.r[i][0] != other.r[i][0] || me.r[i][1] != other.r[i][1] ||
+             me.r[i][2] != other.r[i][2] || me.r[i][3] != other.r[i][3]))
+            same = 0;
+    VMI_CHECK("VMI-DSC-038", same);
+    VMI_CHECK("VMI-DSC-039", same);
 }
 
 #define DSC(name, cl)                                                          \
@@ -174,7 +218,9 @@ static const struct vmi_conform_test tests[] = {
     DSC(dsc_timing_leaf_announces_delta_resolution_skew,
         "VMI-DSC-031 VMI-DSC-032"),
     DSC(dsc_vendor_string_printable_nul_padded, "VMI-DSC-019"),
-    DSC(dsc_leaves_identical_on_every_vcpu_and_over_time, "VMI-DSC-006"),
+    DSC(dsc_leaves_identical_on_every_vcpu_and_over_time, "VMI-DSC-038"),
+    {"dsc_vcpu_leaf_names_the_caller", "VMI-DSC-040 VMI-DSC-038 VMI-DSC-039",
+     VMI_PROFILE_CORE, 0, VMI_F_VCPU, 2, 1000, dsc_vcpu_leaf_names_the_caller},
 };
 
 AREA(vmi_conform_area_discovery, "discovery", tests);
