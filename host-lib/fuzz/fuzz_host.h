@@ -153,7 +153,7 @@ static struct vmi_host_vm *fz_vm(struct fz_host *h)
     cfg.strict = 1;
     cfg.max_batch = 512;
     cfg.work_per_call = 16;
-    cfg.max_pinned = 8;
+    cfg.max_pinned = 64; /* the least VMI-DSC-042 allows */
     cfg.max_released_extents = 8;
     if (vmi_host_vm_create(&cfg, &vm, NULL, 0) != 0)
         abort();

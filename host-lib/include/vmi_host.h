@@ -164,7 +164,9 @@ struct vmi_host_config {
     uint32_t strict;        /* 1: report guest violations to ops->violation */
     uint32_t max_batch;     /* entries per batched call (0: default 65536) */
     uint32_t work_per_call; /* entries processed before E_AGAIN (0: 64) */
-    uint32_t max_pinned;    /* pinned tables (0: default 4096) */
+    /* Pinned tables: 0 for max(4096, RAM / 2 MiB); at least max(64, RAM /
+     * 2 MiB) with VMI_F_PT (VMI-DSC-042), or vmi_host_vm_create refuses. */
+    uint32_t max_pinned;
     uint32_t max_released_extents; /* released-extent records (0: 65536) */
     uint32_t console_rate;         /* console bytes per second (0: 65536) */
     uint32_t console_burst;        /* console bucket size in bytes (0: 16384) */

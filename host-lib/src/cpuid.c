@@ -77,6 +77,8 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
             regs[1] = vm->cfg.vcpu_count > 1 ? vm->cfg.vcpu_count - 1 : 0;
         regs[2] = VMI__MAX_CONSOLE;
         regs[3] = vm->cfg.max_pinned;
+        if (VMI__FAULT_IS(vm, PIN_LIMIT_TINY) && regs[3])
+            regs[3] = 1; /* the first draft's minimum */
         break;
     case VMI_CPUID_TIMING:
         if (VMI__FAULT_IS(vm, TIMING_LEAF_MISSING))

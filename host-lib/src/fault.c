@@ -151,6 +151,9 @@ static const struct fault faults[] = {
      VMI__CL_MEM_RELEASED_CONTENTS},
     {VMI__FAULT_EXTENT_UNCAPPED, "extent-uncapped", VMI__CL_MEM_EXTENT_CAP},
     {VMI__FAULT_VCPU_LEAF_ZERO, "vcpu-leaf-zero", VMI__CL_DSC_VCPU_LEAF},
+    {VMI__FAULT_PRESERVE_AD_IGNORED, "preserve-ad-ignored",
+     VMI__CL_PT_PRESERVE_AD},
+    {VMI__FAULT_PIN_LIMIT_TINY, "pin-limit-tiny", VMI__CL_DSC_PIN_MIN},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

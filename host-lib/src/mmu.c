@@ -122,7 +122,8 @@ int64_t vmi__hc_pt_unpin(struct vmi__ctx *c)
 }
 
 /* Apply one update from the host copy: 0 or the entry's status. */
-static int64_t apply(struct vmi_host_vm *vm, const struct vmi_pt_update *u)
+static int64_t apply(struct vmi_host_vm *vm, const struct vmi_pt_update *u,
+                     uint64_t flags)
 {
     const struct vmi__pin *p;
     uint64_t *pte;
@@ -139,6 +140,21 @@ static int64_t apply(struct vmi_host_vm *vm, const struct vmi_pt_update *u)
     pte = vmi__gmem_shared(vm, u->pte_gpa, 8);
     if (!pte)
         return -VMI_E_FAULT;
+    /*
+     * PRESERVE_AD (VMI-PT-027): keep the A and D bits the processor (or
+     * another writer) set, with a compare-and-exchange that retries until
+     * no write came between.  The injected fault stores the value as is.
+     */
+    if ((flags & VMI_PT_UPDATE_PRESERVE_AD) &&
+        !VMI__FAULT_IS(vm, PRESERVE_AD_IGNORED)) {
+        const uint64_t ad = VMI_PTE_ACCESSED | VMI_PTE_DIRTY;
+        uint64_t old = __atomic_load_n(pte, __ATOMIC_ACQUIRE);
+
+        while (!__atomic_compare_exchange_n(pte, &old, u->value | (old & ad), 0,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            ;
+        return 0;
+    }
     /* The guest's walker may read the entry concurrently: one 8-byte store. */
     __atomic_store_n(pte, u->value, __ATOMIC_RELEASE);
     return 0;
@@ -152,7 +168,7 @@ int64_t vmi__hc_pt_update(struct vmi__ctx *c)
     struct vmi_pt_update *u =
         (struct vmi_pt_update *)(void *)vm->vcpus[c->vcpu].scratch;
 
-    if (c->call->args[3])
+    if (c->call->args[3] & ~(uint64_t)VMI_PT_UPDATE_PRESERVE_AD)
         return -VMI_E_INVAL;
     if (gpa & (sizeof(*u) - 1))
         return -VMI_E_ALIGN;
@@ -172,7 +188,7 @@ int64_t vmi__hc_pt_update(struct vmi__ctx *c)
         if (vmi__gmem_read(vm, gpa + i * sizeof(*u), u, n * sizeof(*u)))
             return -VMI_E_FAULT;
         for (uint64_t j = 0; j < n; j++, i++, done++) {
-            int64_t r = apply(vm, &u[j]);
+            int64_t r = apply(vm, &u[j], c->call->args[3]);
             if (r) {
                 c->call->rets[0] = i;
                 if (VMI__FAULT_IS(vm, PT_UPDATE_WRONG_COMPLETED))

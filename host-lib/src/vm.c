@@ -79,6 +79,10 @@ static const char *check_config(const struct vmi_host_config *cfg)
     if (cfg->max_batch > (1u << 24) || cfg->max_pinned > (1u << 20) ||
         cfg->max_released_extents > (1u << 24))
         return "a limit is too large";
+    if ((cfg->features & VMI_F_PT) && cfg->max_pinned &&
+        cfg->max_pinned < vmi__pin_minimum(cfg->ram_bytes))
+        return "max_pinned below the larger of 64 and RAM / 2 MiB "
+               "(VMI-DSC-042)";
     return NULL;
 }
 
@@ -95,7 +99,9 @@ static void apply_defaults(struct vmi_host_config *c)
     if (!c->work_per_call)
         c->work_per_call = 64;
     if (!c->max_pinned)
-        c->max_pinned = 4096;
+        c->max_pinned = 4096 > vmi__pin_minimum(c->ram_bytes)
+                            ? 4096
+                            : vmi__pin_minimum(c->ram_bytes);
     if (!c->max_released_extents)
         c->max_released_extents = 65536;
     if (!c->console_rate)

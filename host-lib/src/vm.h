@@ -107,6 +107,8 @@ enum vmi__fault {
     VMI__FAULT_RELEASED_READS_OTHER_DATA,
     VMI__FAULT_EXTENT_UNCAPPED,
     VMI__FAULT_VCPU_LEAF_ZERO,
+    VMI__FAULT_PRESERVE_AD_IGNORED,
+    VMI__FAULT_PIN_LIMIT_TINY,
     VMI__FAULT_COUNT
 };
 
@@ -312,6 +314,14 @@ int vmi__pinned_in(const struct vmi_host_vm *vm, uint64_t gpa, uint64_t end);
 static inline uint64_t vmi__min64(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
+}
+
+/* The least pin limit a host may announce (VMI-DSC-042). */
+static inline uint32_t vmi__pin_minimum(uint64_t ram_bytes)
+{
+    uint64_t blocks = ram_bytes >> 21;
+
+    return blocks > 64 ? (uint32_t)vmi__min64(blocks, UINT32_MAX) : 64;
 }
 
 /*

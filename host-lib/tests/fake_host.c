@@ -199,7 +199,7 @@ void fake_config(struct fake_host *f, struct vmi_host_config *cfg)
     cfg->strict = 1;
     cfg->max_batch = 1024;
     cfg->work_per_call = 64;
-    cfg->max_pinned = 16;
+    cfg->max_pinned = 64; /* the least VMI-DSC-042 allows */
     cfg->max_released_extents = 16;
     cfg->vendor = "OpenVMI fake host";
 }

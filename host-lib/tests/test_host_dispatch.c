@@ -198,7 +198,7 @@ static void test_cpuid_block(void **state)
     assert_int_equal(r[0], 1024);
     assert_int_equal(r[1], 64);
     assert_int_equal(r[2], 4096);
-    assert_int_equal(r[3], 16);
+    assert_int_equal(r[3], 64);
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b + 4 + i,
                                         (uint32_t *)(void *)(vendor + 16 * i)),

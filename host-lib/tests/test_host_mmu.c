@@ -108,12 +108,12 @@ static void test_pt_pin_limit(void **state)
 {
     struct fake_fx *x = *state;
 
-    for (unsigned i = 0; i < 16; i++) {
+    for (unsigned i = 0; i < 64; i++) {
         (void)table(x, T1 + i * 4096u);
         assert_int_equal(pin(x, T1 + i * 4096u, 1, NULL), 0);
     }
-    (void)table(x, T1 + 16 * 4096u);
-    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_PT_PIN, T1 + 16 * 4096u, 1, 0, 0,
+    (void)table(x, T1 + 64 * 4096u);
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_PT_PIN, T1 + 64 * 4096u, 1, 0, 0,
                        0, -VMI_E_LIMIT);
     /* BUSY wins over LIMIT. */
     fake_expect_reject(&x->f, x->vm, 0, VMI_HC_PT_PIN, T1, 1, 0, 0, 0,
@@ -157,13 +157,13 @@ static void test_pt_update_bad_args(void **state)
     (void)updates(x, 4);
 #define REJ(g, n, s, fl, st)                                                   \
     fake_expect_reject(f, x->vm, 0, VMI_HC_PT_UPDATE, g, n, s, fl, 0, st)
-    REJ(UPD, 4, 0, 1, -VMI_E_INVAL);
+    REJ(UPD, 4, 0, 2, -VMI_E_INVAL); /* bit 0 is PRESERVE_AD */
     REJ(UPD + 8, 4, 0, 0, -VMI_E_ALIGN);
     REJ(f->ram_bytes - 32, 4, 0, 0, -VMI_E_FAULT);
     REJ(UPD, UINT64_C(1) << 62, 0, 0, -VMI_E_FAULT);
     REJ(UPD, 1025, 0, 0, -VMI_E_RANGE);
     REJ(UPD, 4, 5, 0, -VMI_E_RANGE);
-    REJ(f->ram_bytes + 8, 2000, 9000, 1, -VMI_E_INVAL);
+    REJ(f->ram_bytes + 8, 2000, 9000, 4, -VMI_E_INVAL);
     REJ(f->ram_bytes + 8, 2000, 9000, 0, -VMI_E_ALIGN);
     REJ(f->ram_bytes, 2000, 9000, 0, -VMI_E_FAULT);
 #undef REJ

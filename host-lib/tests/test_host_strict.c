@@ -814,6 +814,30 @@ static int sc_vcpu_leaf_zero(struct fake_fx *x)
     return r[0] != 2;
 }
 
+static int sc_pin_limit_tiny(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid(x->vm, 0, b, b + VMI_CPUID_LIMITS, r);
+    return r[3] < 64;
+}
+
+static int sc_preserve_ad_ignored(struct fake_fx *x)
+{
+    uint64_t *tb = fake_gpa(&x->f, 0x8000);
+    struct vmi_pt_update *u = fake_gpa(&x->f, 0x6000);
+
+    ready(x, VMI_F_ALL_1_0);
+    memset(tb, 0, 4096);
+    tb[1] = 0x9000 | VMI_PTE_PRESENT | VMI_PTE_ACCESSED | VMI_PTE_DIRTY;
+    hc(x, VMI_HC_PT_PIN, 0x8000, 1, 0, 0, NULL);
+    u->pte_gpa = 0x8008;
+    u->value = 0x9000 | VMI_PTE_PRESENT;
+    hc(x, VMI_HC_PT_UPDATE, 0x6000, 1, 0, VMI_PT_UPDATE_PRESERVE_AD, NULL);
+    return tb[1] !=
+           (0x9000 | VMI_PTE_PRESENT | VMI_PTE_ACCESSED | VMI_PTE_DIRTY);
+}
+
 static int sc_unpin_missing_ok(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -1044,6 +1068,8 @@ static const struct {
     {"released-reads-other-data", sc_released_reads_other_data},
     {"extent-uncapped", sc_extent_uncapped},
     {"vcpu-leaf-zero", sc_vcpu_leaf_zero},
+    {"pin-limit-tiny", sc_pin_limit_tiny},
+    {"preserve-ad-ignored", sc_preserve_ad_ignored},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

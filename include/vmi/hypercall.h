@@ -157,8 +157,8 @@
  * Args: updates_gpa: Guest-physical address of count struct vmi_pt_update,
  * 16-byte aligned.; count: Number of entries, at most LIMITS.EAX.; start: Index
  * of the first entry to apply (0, or the completed count of an earlier call).;
- * flags: Reserved, zero. Results: completed: Index of the first entry not
- * applied (count when all were).
+ * flags: VMI_PT_UPDATE_* flags. Results: completed: Index of the first entry
+ * not applied (count when all were).
  */
 #define VMI_HC_PT_UPDATE                0x0700u
 /*

@@ -21,6 +21,13 @@
 /* Bits 62:59 (protection keys), rejected in 1.0. */
 #define VMI_PTE_RESERVED                UINT64_C(0x7800000000000000)
 
+/* VMI_PT_UPDATE_* bits. */
+/*
+ * Keep the A and D bits of each entry as they are when the host writes it: the
+ * host writes value | (old & (A | D)) with an atomic compare-and-exchange.
+ */
+#define VMI_PT_UPDATE_PRESERVE_AD       (1u << 0)
+
 /* VMI_TLB_* bits. */
 /* Also flush global translations (x86-64: G set; aarch64: nG clear). */
 #define VMI_TLB_GLOBAL                  (1u << 8)

@@ -101,7 +101,13 @@ TEST(dsc_limits_match_offered_features)
     VMI_CHECK("VMI-DSC-015", l[0] >= 1);
     VMI_CHECK("VMI-DSC-030", !(f & VMI_F_TIMER) || (l[1] >= 1 && l[1] >= r[2]));
     VMI_CHECK("VMI-DSC-017", l[2] >= 1);
-    VMI_CHECK("VMI-DSC-018", (f & VMI_F_PT) ? l[3] >= 1 : l[3] == 0);
+    if (f & VMI_F_PT) {
+        uint64_t blocks = t->be->ram_end >> 21;
+
+        VMI_CHECK("VMI-DSC-042", l[3] >= 64 && l[3] >= blocks);
+    } else {
+        VMI_CHECK_EQ("VMI-DSC-042", l[3], 0);
+    }
 }
 
 TEST(dsc_timing_leaf_announces_delta_resolution_skew)
@@ -214,7 +220,7 @@ static const struct vmi_conform_test tests[] = {
     DSC(dsc_features_offered_are_defined_and_closed,
         "VMI-DSC-011 VMI-DSC-012 VMI-DSC-013 VMI-DSC-014 VMI-GEN-010"),
     DSC(dsc_limits_match_offered_features,
-        "VMI-DSC-015 VMI-DSC-030 VMI-DSC-017 VMI-DSC-018"),
+        "VMI-DSC-015 VMI-DSC-030 VMI-DSC-017 VMI-DSC-042"),
     DSC(dsc_timing_leaf_announces_delta_resolution_skew,
         "VMI-DSC-031 VMI-DSC-032"),
     DSC(dsc_vendor_string_printable_nul_padded, "VMI-DSC-019"),

@@ -88,7 +88,7 @@ TEST(mem_reclaimed_pages_read_zero)
         nz += pg[i] != 0;
     VMI_CHECK_EQ("VMI-MEM-009", nz, 0);
     /* The page after the extent was not touched. */
-    VMI_CHECK("VMI-SEC-009", pg[2 * 4096] == 0x77 && pg[3 * 4096 - 1] == 0x77);
+    VMI_CHECK("VMI-SEC-017", pg[2 * 4096] == 0x77 && pg[3 * 4096 - 1] == 0x77);
     /* Reclaim of pages never released leaves them alone. */
     x[0].gpa = vmi_conform_gpa(t, pg + 2 * 4096);
     x[0].pages = 1;
@@ -289,7 +289,7 @@ static const struct vmi_conform_test tests[] = {
         "VMI-BAT-001 VMI-BAT-002 VMI-BAT-003 VMI-BAT-004 VMI-BAT-007",
         0),
     MEM(mem_reclaimed_pages_read_zero,
-        "VMI-MEM-008 VMI-MEM-009 VMI-BAT-010 VMI-SEC-009", 0),
+        "VMI-MEM-008 VMI-MEM-009 VMI-BAT-010 VMI-SEC-017", 0),
     MEM(mem_released_pages_read_zero_or_as_they_were, "VMI-MEM-014 VMI-MEM-009",
         0),
     MEM_F(mem_release_refuses_pages_in_use, "VMI-MEM-017 VMI-MEM-009", 0,

@@ -145,7 +145,7 @@ TEST(pt_update_rejects_bad_array_before_applying)
     VMI_REQUIRE_ST("VMI-PT-013", CALL3(t, VMI_HC_PT_PIN, g, 1, 0, r), 0);
     u[0].pte_gpa = g;
     u[0].value = 0x42; /* not present */
-    VMI_CHECK_ST("VMI-PT-016", CALL4(t, VMI_HC_PT_UPDATE, ug, 1, 0, 1, r),
+    VMI_CHECK_ST("VMI-PT-029", CALL4(t, VMI_HC_PT_UPDATE, ug, 1, 0, 2, r),
                  -VMI_E_INVAL);
     VMI_CHECK_ST("VMI-BAT-001", CALL4(t, VMI_HC_PT_UPDATE, ug + 8, 1, 0, 0, r),
                  -VMI_E_ALIGN);
@@ -242,6 +242,40 @@ TEST(pt_pin_limit_returns_limit)
         CALL1(t, VMI_HC_PT_UNPIN, g0 + i * 4096ull, NULL);
 }
 
+/*
+ * PRESERVE_AD keeps the A and D bits the entry has (VMI-PT-027); without
+ * it the value is written as given (VMI-PT-020).
+ */
+TEST(pt_update_preserve_ad_keeps_accessed_and_dirty)
+{
+    uint64_t *tb = table(t), r[2] = {0, 0};
+    struct vmi_pt_update *u = vmi_conform_alloc(t, 16 * 2, 16);
+    uint64_t g = vmi_conform_gpa(t, tb), f = frame(t, tb);
+    uint64_t ad = VMI_PTE_ACCESSED | VMI_PTE_DIRTY;
+
+    VMI_REQUIRE("VMI-PT-027", tb != NULL && u != NULL);
+    tb[5] = f | P | W | ad;
+    tb[6] = f | P | W | VMI_PTE_ACCESSED;
+    VMI_REQUIRE_ST("VMI-PT-027", CALL3(t, VMI_HC_PT_PIN, g, 1, 0, r), 0);
+    /* Write-protect both pages; keep what the processor recorded. */
+    u[0].pte_gpa = g + 5 * 8;
+    u[0].value = f | P;
+    u[1].pte_gpa = g + 6 * 8;
+    u[1].value = f | P | VMI_PTE_DIRTY;
+    VMI_CHECK_ST("VMI-PT-027",
+                 CALL4(t, VMI_HC_PT_UPDATE, vmi_conform_gpa(t, u), 2, 0,
+                       VMI_PT_UPDATE_PRESERVE_AD, r),
+                 0);
+    VMI_CHECK_EQ("VMI-PT-027", vmi_conform_load64(&tb[5]), f | P | ad);
+    VMI_CHECK_EQ("VMI-PT-027", vmi_conform_load64(&tb[6]), f | P | ad);
+    /* Without the flag: exactly the value. */
+    VMI_CHECK_ST("VMI-PT-020",
+                 CALL4(t, VMI_HC_PT_UPDATE, vmi_conform_gpa(t, u), 1, 0, 0, r),
+                 0);
+    VMI_CHECK_EQ("VMI-PT-020", vmi_conform_load64(&tb[5]), f | P);
+    CALL1(t, VMI_HC_PT_UNPIN, g, NULL);
+}
+
 /* A pinned table's page is not released (VMI-MEM-017). */
 TEST(pt_release_of_a_pinned_table_is_busy)
 {
@@ -284,10 +318,12 @@ static const struct vmi_conform_test tests[] = {
        "VMI-PT-024 VMI-BAT-006 VMI-BAT-007 VMI-BAT-010",
        0),
     PT(pt_update_rejects_bad_array_before_applying,
-       "VMI-PT-013 VMI-PT-016 VMI-BAT-001 VMI-BAT-002 VMI-BAT-003 VMI-BAT-004 "
+       "VMI-PT-013 VMI-PT-029 VMI-BAT-001 VMI-BAT-002 VMI-BAT-003 VMI-BAT-004 "
        "VMI-BAT-005 VMI-BAT-010",
        0),
     PT(pt_pin_limit_returns_limit, "VMI-PT-011 VMI-STS-007 VMI-SEC-006", 0),
+    PT(pt_update_preserve_ad_keeps_accessed_and_dirty, "VMI-PT-027 VMI-PT-020",
+       0),
     {"pt_release_of_a_pinned_table_is_busy", "VMI-MEM-017",
      VMI_PROFILE_PAGETABLE, 0, VMI_F_PT | VMI_F_MEM, 1, 3000,
      pt_release_of_a_pinned_table_is_busy},

@@ -81,7 +81,7 @@ def qemu_command(build, driver=False):
             " -L /usr/share/qemu -L /usr/share/seabios -accel tcg"
             " -M microvm -smp 4 -m 256 -nodefaults -display none"
             " -chardev stdio,id=c"
-            " -device openvmi,chardev=c,pagetable=on,max-pinned=64 -kernel")
+            " -device openvmi,chardev=c,pagetable=on,max-pinned=128 -kernel")
 
 
 def mutation_matrix(conform, build, outdir):
