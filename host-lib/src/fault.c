@@ -154,6 +154,12 @@ static const struct fault faults[] = {
     {VMI__FAULT_PRESERVE_AD_IGNORED, "preserve-ad-ignored",
      VMI__CL_PT_PRESERVE_AD},
     {VMI__FAULT_PIN_LIMIT_TINY, "pin-limit-tiny", VMI__CL_DSC_PIN_MIN},
+    {VMI__FAULT_RESTORE_ACCEPTS_UNKNOWN_VERSION,
+     "restore-accepts-unknown-version", VMI__CL_SAV_VERSION},
+    {VMI__FAULT_RESTORE_ACCEPTS_UNOFFERED_FEATURES,
+     "restore-accepts-unoffered-features", VMI__CL_SAV_FEATURES},
+    {VMI__FAULT_RESTORE_DROPS_UPCALL, "restore-drops-upcall",
+     VMI__CL_SAV_UPCALL},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -301,9 +301,11 @@ static const char *parse_vm(struct vmi_host_vm *vm, const uint8_t *p,
     /* Version 0: never negotiated (checked against the lifecycle later). */
     if (s->version != 0 &&
         (VMI_VERSION_MAJOR(s->version) != VMI_SPEC_VERSION_MAJOR ||
-         VMI_VERSION_MINOR(s->version) > VMI_SPEC_VERSION_MINOR))
+         VMI_VERSION_MINOR(s->version) > VMI_SPEC_VERSION_MINOR) &&
+        !VMI__FAULT_IS(vm, RESTORE_ACCEPTS_UNKNOWN_VERSION))
         return "negotiated version not implemented";
-    if (s->features & ~vm->cfg.features)
+    if ((s->features & ~vm->cfg.features) &&
+        !VMI__FAULT_IS(vm, RESTORE_ACCEPTS_UNOFFERED_FEATURES))
         return "features not offered by this VM";
     if (s->lifecycle == VMI_LIFECYCLE_SHUTDOWN) {
         if (s->shutdown_reason > VMI_SHUTDOWN_CRASH ||
@@ -683,7 +685,10 @@ static void commit(struct vmi_host_vm *vm, struct staged *s)
         /* The format keeps no upcall state: make one due for any unmasked
          * pending event (a guest tolerates a spurious upcall, not a lost
          * one). */
-        vm->vcpus[i].upcall_due = (uint8_t)vmi__event_wake(vm, i);
+        vm->vcpus[i].upcall_due =
+            VMI__FAULT_IS(vm, RESTORE_DROPS_UPCALL)
+                ? 0
+                : (uint8_t)vmi__event_wake(vm, i); /* VMI-SAV-035 */
     }
 }
 

@@ -334,6 +334,50 @@ static void edit_block_unstarted(uint8_t *b)
     v->block_deadline_ns = 123456789;
 }
 
+static void edit_unknown_version(uint8_t *b)
+{
+    ((struct vmi_save_vm *)(void *)(b + SEC0))->version =
+        VMI_VERSION(VMI_SPEC_VERSION_MAJOR, 0x7F);
+}
+
+static int sc_restore_accepts_unknown_version(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    return restore_edited(x, edit_unknown_version);
+}
+
+static void edit_unoffered_feature(uint8_t *b)
+{
+    ((struct vmi_save_vm *)(void *)(b + SEC0))->features |= UINT64_C(1) << 40;
+}
+
+static int sc_restore_accepts_unoffered_features(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    return restore_edited(x, edit_unoffered_feature);
+}
+
+/* Pending and unmasked at the save, the upcall taken: due again after. */
+static int sc_restore_drops_upcall(struct fake_fx *x)
+{
+    uint32_t vec;
+    size_t len;
+    uint8_t *b;
+    int due;
+
+    ready(x, VMI_F_ALL_1_0);
+    memset(fake_gpa(&x->f, 0x3000), 0, 64);
+    hc(x, VMI_HC_EVENT_REGISTER, 0x3000, 40, 0, 0, NULL);
+    hc(x, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL);
+    while (vmi_host_take_upcall(x->vm, 0, &vec))
+        ;
+    b = fake_save(x->vm, &len);
+    assert_int_equal(vmi_host_restore(x->vm, b, len, NULL, 0), 0);
+    free(b);
+    due = vmi_host_take_upcall(x->vm, 0, &vec);
+    return !due;
+}
+
 static int sc_restore_accepts_blocked_unstarted(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -1070,6 +1114,10 @@ static const struct {
     {"vcpu-leaf-zero", sc_vcpu_leaf_zero},
     {"pin-limit-tiny", sc_pin_limit_tiny},
     {"preserve-ad-ignored", sc_preserve_ad_ignored},
+    {"restore-accepts-unknown-version", sc_restore_accepts_unknown_version},
+    {"restore-accepts-unoffered-features",
+     sc_restore_accepts_unoffered_features},
+    {"restore-drops-upcall", sc_restore_drops_upcall},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

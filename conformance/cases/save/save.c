@@ -515,6 +515,70 @@ TEST(sav_save_after_restore_is_identical)
     unpopulate(t, e);
 }
 
+/*
+ * A blob this host could not run: features it does not offer (VMI-SAV-032),
+ * a version it does not implement (VMI-SAV-033).
+ */
+TEST(sav_restore_refuses_what_this_host_cannot_run)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    uint8_t *b = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint8_t *m = vmi_conform_alloc(t, BLOB_CAP, 64);
+    struct vmi_save_vm *vm;
+    struct vmi_event_record *e;
+    struct vmi_clock_record *c;
+    size_t len = 0;
+
+    VMI_REQUIRE("VMI-SAV-032", b && m && populate(t, &e, &c) == 0);
+    VMI_REQUIRE("VMI-SAV-032", sim->save(ctx, b, BLOB_CAP, &len) == 0);
+    vm = (struct vmi_save_vm *)(m + sizeof(struct vmi_save_header) + 16);
+    vmi_conform_memcpy(m, b, len);
+    VMI_REQUIRE("VMI-SAV-017", sim->restore(ctx, m, len) == 0);
+    vm->features |= UINT64_C(1) << 40; /* no version defines it */
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-032", sim->restore(ctx, m, len) != 0);
+    vmi_conform_memcpy(m, b, len);
+    vm->version = VMI_VERSION(VMI_SPEC_VERSION_MAJOR, 0x7F);
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-033", sim->restore(ctx, m, len) != 0);
+    vm->version = VMI_VERSION(VMI_SPEC_VERSION_MAJOR + 1, 0);
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-033", sim->restore(ctx, m, len) != 0);
+    unpopulate(t, e);
+}
+
+/*
+ * An event pending and unmasked at the save makes an upcall due after the
+ * restore (VMI-SAV-035), though the upcall was taken before the save.
+ */
+TEST(sav_restore_recomputes_the_due_upcall)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    uint8_t *b = vmi_conform_alloc(t, BLOB_CAP, 64);
+    struct vmi_event_record *e = cases_events(t, 77);
+    size_t len = 0;
+    uint32_t vec = 0;
+
+    VMI_REQUIRE("VMI-SAV-035", b && e);
+    while (sim->take_upcall(ctx, 0, &vec))
+        ;
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 9, 0, NULL);
+    VMI_REQUIRE("VMI-SAV-035", sim->take_upcall(ctx, 0, &vec) == 1);
+    VMI_REQUIRE("VMI-SAV-035", sim->save(ctx, b, BLOB_CAP, &len) == 0);
+    VMI_REQUIRE("VMI-SAV-035", sim->restore(ctx, b, len) == 0);
+    VMI_CHECK_EQ("VMI-SAV-035", sim->take_upcall(ctx, 0, &vec), 1);
+    VMI_CHECK_EQ("VMI-SAV-035", vec, 77);
+    /* Masked: none. */
+    cases_clear(e, ~UINT64_C(0));
+    vmi_conform_store64(&e->mask, UINT64_C(1) << 9);
+    CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 9, 0, NULL);
+    VMI_REQUIRE("VMI-SAV-035", sim->save(ctx, b, BLOB_CAP, &len) == 0);
+    VMI_REQUIRE("VMI-SAV-035", sim->restore(ctx, b, len) == 0);
+    VMI_CHECK_EQ("VMI-SAV-035", sim->take_upcall(ctx, 0, &vec), 0);
+}
+
 #define SAV(name, cl)                                                          \
     {                                                                          \
 #name, cl, VMI_PROFILE_MIGRATION, VMI_CONFORM_SIM,                     \
@@ -536,6 +600,9 @@ static const struct vmi_conform_test tests[] = {
     SAV(sav_migration_keeps_timers_records_and_clock,
         "VMI-SAV-005 VMI-SAV-006 VMI-SAV-019 VMI-SAV-020 VMI-TMR-018"),
     SAV(sav_save_after_restore_is_identical, "VMI-SAV-021"),
+    SAV(sav_restore_refuses_what_this_host_cannot_run,
+        "VMI-SAV-032 VMI-SAV-033 VMI-SAV-017"),
+    SAV(sav_restore_recomputes_the_due_upcall, "VMI-SAV-035"),
     {"sav_host_migration_keeps_timers_records_and_clock",
      "VMI-SAV-005 VMI-SAV-019 VMI-SAV-020 VMI-CLK-003 VMI-TMR-018",
      VMI_PROFILE_MIGRATION, VMI_CONFORM_HOST_EVENT,
