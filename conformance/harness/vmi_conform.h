@@ -100,6 +100,9 @@ struct vmi_conform_sim_hooks {
     int (*migrate)(void *ctx, uint64_t downtime_ns);
     /* Host-lib save/restore raw: blob into buf (cap), *len; 0 or status. */
     int (*save)(void *ctx, void *buf, size_t cap, size_t *len);
+    /* The same in format version `format` (vmi_host_save_format). */
+    int (*save_format)(void *ctx, uint32_t format, void *buf, size_t cap,
+                       size_t *len);
     /*
      * vmi_host_restore into the running VM: a rejected blob must leave it
      * untouched; an accepted one replaces its state.  0 or status.

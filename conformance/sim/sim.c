@@ -411,6 +411,14 @@ static int k_save(void *ctx, void *buf, size_t cap, size_t *len)
     return vmi_host_save(s->vm, buf, cap, len);
 }
 
+static int k_save_format(void *ctx, uint32_t format, void *buf, size_t cap,
+                         size_t *len)
+{
+    struct vmi_sim *s = ctx;
+
+    return vmi_host_save_format(s->vm, format, buf, cap, len);
+}
+
 static int save_alloc(struct vmi_host_vm *vm, uint8_t **buf, size_t *len)
 {
     size_t need = 0;
@@ -727,6 +735,7 @@ int vmi_sim_create(const struct vmi_sim_config *cfg, struct vmi_sim **out,
     s->hooks.advance_ns = k_advance;
     s->hooks.migrate = k_migrate;
     s->hooks.save = k_save;
+    s->hooks.save_format = k_save_format;
     s->hooks.restore = k_restore;
     s->hooks.race_clock_update = k_race;
     s->hooks.clock_update = k_clock_update;

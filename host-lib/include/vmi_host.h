@@ -364,16 +364,28 @@ VMI_HOST_API void vmi_host_get_stats(struct vmi_host_vm *vm,
 
 /*
  * Save all paravirtual state in the specification's format (struct
- * vmi_save_header and sections, little-endian, CRC-32C).  With buf NULL
- * only *len is set to the size needed.  Returns 0, -VMI_E_LIMIT (cap too
- * small).  The VM should be paused (no vCPU inside host-lib).
+ * vmi_save_header and sections, little-endian, CRC-32C), in its newest
+ * format version (VMI_SAVE_FORMAT_VERSION).  With buf NULL only *len is set
+ * to the size needed.  Returns 0, -VMI_E_LIMIT (cap too small).  The VM
+ * should be paused (no vCPU inside host-lib).
  */
 VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
                                size_t *len);
 /*
+ * vmi_host_save in format version `format`, 1 to VMI_SAVE_FORMAT_VERSION:
+ * for a destination that restores only an older one (VMI-SAV-046).  Every
+ * state can be written in format 1, which lacks only the CONFIG section.
+ * Returns as vmi_host_save, or -VMI_E_VERSION for another `format`.
+ */
+VMI_HOST_API int vmi_host_save_format(struct vmi_host_vm *vm, uint32_t format,
+                                      void *buf, size_t cap, size_t *len);
+/*
  * Replace the state of a freshly created VM (same vcpu_count, timer_count,
- * ram_bytes) with a saved blob.  Restore the guest RAM first: records are
- * rewritten into it.  Pending upcalls are not part of the format: one is
+ * ram_bytes) with a saved blob of any format version from 1 to
+ * VMI_SAVE_FORMAT_VERSION.  Restore the guest RAM first: records are
+ * rewritten into it.  A format 2 blob's CONFIG section must match this VM's
+ * discovery leaves (features, vCPU count, limits, timing); optional
+ * sections are skipped.  Pending upcalls are not part of the format: one is
  * made due on every vCPU whose record has an unmasked event pending.  Rejects
  * malformed, corrupt or mismatched input with -VMI_E_INVAL (or -VMI_E_VERSION
  * for an unknown format version) and a message in `why`, leaving the VM

@@ -160,6 +160,16 @@ static const struct fault faults[] = {
      "restore-accepts-unoffered-features", VMI__CL_SAV_FEATURES},
     {VMI__FAULT_RESTORE_DROPS_UPCALL, "restore-drops-upcall",
      VMI__CL_SAV_UPCALL},
+    {VMI__FAULT_RESTORE_REJECTS_OPTIONAL, "restore-rejects-optional",
+     VMI__CL_SAV_OPTIONAL_SKIP},
+    {VMI__FAULT_RESTORE_REJECTS_OLD_FORMAT, "restore-rejects-old-format",
+     VMI__CL_SAV_READ_OLDER},
+    {VMI__FAULT_SAVE_IGNORES_TARGET_FORMAT, "save-ignores-target-format",
+     VMI__CL_SAV_WRITE_TARGET},
+    {VMI__FAULT_SAVE_CONFIG_ABSOLUTE, "save-config-absolute",
+     VMI__CL_SAV_CONFIG_WRITE},
+    {VMI__FAULT_RESTORE_IGNORES_CONFIG, "restore-ignores-config",
+     VMI__CL_SAV_CONFIG_CHECK},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

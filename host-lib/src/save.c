@@ -116,18 +116,44 @@ static uint64_t get64(const uint8_t *p)
 
 #define HDR sizeof(struct vmi_save_header)
 #define SEC sizeof(struct vmi_save_section)
-/* VM, one VCPU per vCPU, TIMERS, PINNED, RELEASED: in this order. */
-#define FIXED_SECTIONS 4u
+#define CFG sizeof(struct vmi_save_config)
+/*
+ * VM, one VCPU per vCPU, TIMERS, PINNED, RELEASED and, from format 2,
+ * CONFIG: in this order (VMI-SAV-041).
+ */
+#define FIXED_SECTIONS(format) ((format) >= 2 ? 5u : 4u)
 #define O(s, f) offsetof(struct s, f)
 
-static size_t save_size(const struct vmi_host_vm *vm)
+/* The leaves of struct vmi_save_config, by offset from the base. */
+static const uint32_t config_leaf[5] = {
+    VMI_CPUID_SIGNATURE, VMI_CPUID_VERSION, VMI_CPUID_FEATURES,
+    VMI_CPUID_LIMITS,    VMI_CPUID_TIMING,
+};
+
+/*
+ * The discovery values a VM keeps for its life (VMI-DSC-038), as struct
+ * vmi_save_config holds them: EAX of leaf B counts from B, so the values do
+ * not depend on the base the embedder chose (VMI-SAV-047).
+ */
+static void config_values(struct vmi_host_vm *vm, uint32_t out[20])
 {
-    return HDR + (FIXED_SECTIONS + vm->cfg.vcpu_count) * SEC +
+    const uint32_t base = VMI_CPUID_SCAN_FIRST;
+
+    for (unsigned i = 0; i < 5; i++)
+        vmi_host_cpuid(vm, 0, base, base + config_leaf[i], &out[4 * i]);
+    if (!VMI__FAULT_IS(vm, SAVE_CONFIG_ABSOLUTE))
+        out[0] -= base;
+}
+
+static size_t save_size(const struct vmi_host_vm *vm, uint32_t format)
+{
+    return HDR + (FIXED_SECTIONS(format) + vm->cfg.vcpu_count) * SEC +
            sizeof(struct vmi_save_vm) +
            (size_t)vm->cfg.vcpu_count * sizeof(struct vmi_save_vcpu) +
            (size_t)vm->heap_len * sizeof(struct vmi_save_timer) +
            (size_t)vm->pin_count * sizeof(struct vmi_save_pin) +
-           (size_t)vm->extent_count * sizeof(struct vmi_mem_extent);
+           (size_t)vm->extent_count * sizeof(struct vmi_mem_extent) +
+           (format >= 2 ? CFG : 0);
 }
 
 static uint8_t *put_section(uint8_t *p, uint32_t type, uint64_t size)
@@ -138,17 +164,18 @@ static uint8_t *put_section(uint8_t *p, uint32_t type, uint64_t size)
     return p + SEC;
 }
 
-static void write_blob(struct vmi_host_vm *vm, uint8_t *b, size_t len)
+static void write_blob(struct vmi_host_vm *vm, uint8_t *b, size_t len,
+                       uint32_t format)
 {
     uint8_t *p = b;
 
     memset(b, 0, len);
     put64(p + O(vmi_save_header, magic), VMI_SAVE_MAGIC);
-    put32(p + O(vmi_save_header, format_version), VMI_SAVE_FORMAT_VERSION);
+    put32(p + O(vmi_save_header, format_version), format);
     put32(p + O(vmi_save_header, header_size), (uint32_t)HDR);
     put64(p + O(vmi_save_header, total_size), len);
     put32(p + O(vmi_save_header, section_count),
-          FIXED_SECTIONS + vm->cfg.vcpu_count);
+          FIXED_SECTIONS(format) + vm->cfg.vcpu_count);
     put32(p + O(vmi_save_header, abi_version), VMI_SPEC_VERSION);
     p += HDR;
 
@@ -213,19 +240,34 @@ static void write_blob(struct vmi_host_vm *vm, uint8_t *b, size_t len)
         put64(p + O(vmi_mem_extent, pages), (e->end - e->gpa) / VMI_PAGE_SIZE);
         p += sizeof(struct vmi_mem_extent);
     }
+
+    if (format >= 2) {
+        uint32_t leaves[20];
+
+        config_values(vm, leaves);
+        p = put_section(p, VMI_SAVE_SECTION_CONFIG, CFG);
+        for (unsigned i = 0; i < 20; i++)
+            put32(p + O(vmi_save_config, leaves) + 4 * i, leaves[i]);
+        p += CFG;
+    }
     put32(b + O(vmi_save_header, checksum), blob_crc(b, len));
 }
 
-VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
-                               size_t *len)
+VMI_HOST_API int vmi_host_save_format(struct vmi_host_vm *vm, uint32_t format,
+                                      void *buf, size_t cap, size_t *len)
 {
     size_t need;
     int ret = 0;
 
     if (!vm || !len)
         return -VMI_E_INVAL;
+    if (format < 1 || format > VMI_SAVE_FORMAT_VERSION)
+        return -VMI_E_VERSION;
+    /* A host that writes only its newest format (VMI-SAV-046). */
+    if (VMI__FAULT_IS(vm, SAVE_IGNORES_TARGET_FORMAT))
+        format = VMI_SAVE_FORMAT_VERSION;
     vmi__lock(vm);
-    need = save_size(vm);
+    need = save_size(vm, format);
     *len = need;
     if (!buf)
         goto out;
@@ -233,10 +275,16 @@ VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
         ret = -VMI_E_LIMIT;
         goto out;
     }
-    write_blob(vm, buf, need);
+    write_blob(vm, buf, need, format);
 out:
     vmi__unlock(vm);
     return ret;
+}
+
+VMI_HOST_API int vmi_host_save(struct vmi_host_vm *vm, void *buf, size_t cap,
+                               size_t *len)
+{
+    return vmi_host_save_format(vm, VMI_SAVE_FORMAT_VERSION, buf, cap, len);
 }
 
 /* Everything restore builds before it touches the VM. */
@@ -400,8 +448,13 @@ static const char *parse_pins(struct vmi_host_vm *vm, const uint8_t *p,
 {
     uint64_t n = size / sizeof(struct vmi_save_pin);
 
-    if (size % sizeof(struct vmi_save_pin) || n > vm->cfg.max_pinned)
+    if (size % sizeof(struct vmi_save_pin))
         return "PINNED section has the wrong size";
+    if (n > vm->cfg.max_pinned)
+        return reject(s,
+                      "PINNED: %llu tables, more than this VM's pin limit "
+                      "(%u)",
+                      (unsigned long long)n, vm->cfg.max_pinned);
     for (uint64_t i = 0; i < n; i++, p += sizeof(struct vmi_save_pin)) {
         uint64_t gpa = get64(p + O(vmi_save_pin, table_gpa));
         uint32_t level = get32(p + O(vmi_save_pin, level));
@@ -426,9 +479,13 @@ static const char *parse_released(struct vmi_host_vm *vm, const uint8_t *p,
 {
     uint64_t n = size / sizeof(struct vmi_mem_extent), pages = 0;
 
-    if (size % sizeof(struct vmi_mem_extent) ||
-        n > vm->cfg.max_released_extents)
+    if (size % sizeof(struct vmi_mem_extent))
         return "RELEASED section has the wrong size";
+    if (n > vm->cfg.max_released_extents)
+        return reject(s,
+                      "RELEASED: %llu extents, more than this host keeps "
+                      "(%u)",
+                      (unsigned long long)n, vm->cfg.max_released_extents);
     for (uint64_t i = 0; i < n; i++, p += sizeof(struct vmi_mem_extent)) {
         uint64_t gpa = get64(p + O(vmi_mem_extent, gpa));
         uint64_t np = get64(p + O(vmi_mem_extent, pages)), len, end;
@@ -557,10 +614,49 @@ static const char *consistent(struct vmi_host_vm *vm, struct staged *s)
     return NULL;
 }
 
+/*
+ * CONFIG: the discovery values the guest saw must be the ones this VM
+ * shows (VMI-SAV-048); this also holds the destination's limits (batch,
+ * timers, pins) to the source's.
+ */
+static const char *parse_config(struct vmi_host_vm *vm, const uint8_t *p,
+                                uint64_t size, struct staged *s)
+{
+    static const char *const reg[4] = {"EAX", "EBX", "ECX", "EDX"};
+    uint32_t mine[20];
+
+    if (size != CFG)
+        return "CONFIG section has the wrong size";
+    if (VMI__FAULT_IS(vm, RESTORE_IGNORES_CONFIG))
+        return NULL;
+    config_values(vm, mine);
+    for (unsigned i = 0; i < 20; i++) {
+        uint32_t v = get32(p + O(vmi_save_config, leaves) + 4 * i);
+        if (v != mine[i])
+            return reject(s,
+                          "CONFIG: leaf B+%u %s is 0x%x in the blob, 0x%x "
+                          "on this VM",
+                          config_leaf[i / 4], reg[i % 4], v, mine[i]);
+    }
+    return NULL;
+}
+
+/* The type of the i-th of the known sections of a blob, in their order. */
+static uint32_t known_type(const struct vmi_host_vm *vm, uint32_t i)
+{
+    const uint32_t n = vm->cfg.vcpu_count;
+
+    if (i == 0)
+        return VMI_SAVE_SECTION_VM;
+    if (i <= n)
+        return VMI_SAVE_SECTION_VCPU;
+    return VMI_SAVE_SECTION_TIMERS + (i - n - 1);
+}
+
 static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
                          struct staged *s, int *version_error)
 {
-    const uint32_t n_sections = FIXED_SECTIONS + vm->cfg.vcpu_count;
+    uint32_t format, n_sections, n_known, known = 0;
     uint64_t off = HDR;
     const char *why = NULL;
 
@@ -568,10 +664,14 @@ static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
         return "blob shorter than the header";
     if (get64(b + O(vmi_save_header, magic)) != VMI_SAVE_MAGIC)
         return "bad magic";
-    if (get32(b + O(vmi_save_header, format_version)) !=
-        VMI_SAVE_FORMAT_VERSION) {
+    /* Every format up to the newest (VMI-SAV-045); the fault: only it. */
+    format = get32(b + O(vmi_save_header, format_version));
+    if (format < 1 || format > VMI_SAVE_FORMAT_VERSION ||
+        (format != VMI_SAVE_FORMAT_VERSION &&
+         VMI__FAULT_IS(vm, RESTORE_REJECTS_OLD_FORMAT))) {
         *version_error = 1;
-        return "unknown format version";
+        return reject(s, "format_version %u not implemented (1 to %u)", format,
+                      VMI_SAVE_FORMAT_VERSION);
     }
     if (get32(b + O(vmi_save_header, header_size)) != HDR)
         return "header_size mismatch";
@@ -588,40 +688,58 @@ static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
     if (VMI_VERSION_MAJOR(get32(b + O(vmi_save_header, abi_version))) !=
         VMI_SPEC_VERSION_MAJOR)
         return "abi_version of another major version";
-    if (get32(b + O(vmi_save_header, section_count)) != n_sections)
-        return "section_count is not 4 + the vCPU count";
-    /* Sections in the one order: VM, VCPU x n, TIMERS, PINNED, RELEASED. */
+    n_known = FIXED_SECTIONS(format) + vm->cfg.vcpu_count;
+    n_sections = get32(b + O(vmi_save_header, section_count));
+    if (n_sections < n_known || (format < 2 && n_sections != n_known))
+        return reject(s,
+                      "section_count %u: format %u needs %u + the vCPU "
+                      "count (%u)%s",
+                      n_sections, format, FIXED_SECTIONS(format), n_known,
+                      format < 2 ? "" : " or more");
+    /*
+     * The known sections in their one order (VMI-SAV-041); from format 2 an
+     * optional section may stand anywhere after the VM section and is
+     * skipped, since this host implements no optional type (VMI-SAV-043).
+     */
     for (uint32_t i = 0; i < n_sections && !why; i++) {
-        uint32_t want = i == 0                        ? VMI_SAVE_SECTION_VM
-                        : i <= vm->cfg.vcpu_count     ? VMI_SAVE_SECTION_VCPU
-                        : i == vm->cfg.vcpu_count + 1 ? VMI_SAVE_SECTION_TIMERS
-                        : i == vm->cfg.vcpu_count + 2
-                            ? VMI_SAVE_SECTION_PINNED
-                            : VMI_SAVE_SECTION_RELEASED;
         const uint8_t *payload;
-        uint32_t type;
+        uint32_t type, want;
         uint64_t size, end;
         if (len - off < SEC)
             return "truncated section header";
         type = get32(b + off + O(vmi_save_section, type));
         size = get64(b + off + O(vmi_save_section, size));
-        if (type < VMI_SAVE_SECTION_VM || type > VMI_SAVE_SECTION_RELEASED)
-            return "unknown section type";
-        if (type != want)
-            return "section missing, repeated or out of order";
-        if (get32(b + off + O(vmi_save_section, version)) != 1)
-            return "unknown section version";
         if (size % 8)
             return "section size not a multiple of 8";
         if (__builtin_add_overflow(off + SEC, size, &end) || end > len)
             return "section beyond the end of the blob";
+        if ((type & VMI_SAVE_SECTION_OPTIONAL) && format >= 2 && i > 0 &&
+            !VMI__FAULT_IS(vm, RESTORE_REJECTS_OPTIONAL)) {
+            off = end;
+            continue;
+        }
+        if (type < VMI_SAVE_SECTION_VM ||
+            type > (format >= 2 ? VMI_SAVE_SECTION_CONFIG
+                                : VMI_SAVE_SECTION_RELEASED))
+            return reject(s, "section %u: unknown type 0x%x", i, type);
+        if (known == n_known)
+            return reject(s, "section %u: type %u after the last section", i,
+                          type);
+        want = known_type(vm, known);
+        if (type != want)
+            return reject(s,
+                          "section %u: type %u where type %u belongs "
+                          "(missing, repeated or out of order)",
+                          i, type, want);
+        if (get32(b + off + O(vmi_save_section, version)) != 1)
+            return "unknown section version";
         payload = b + off + SEC;
         switch (type) {
         case VMI_SAVE_SECTION_VM:
             why = parse_vm(vm, payload, size, s);
             break;
         case VMI_SAVE_SECTION_VCPU:
-            why = parse_vcpu(vm, payload, size, i - 1, s);
+            why = parse_vcpu(vm, payload, size, known - 1, s);
             break;
         case VMI_SAVE_SECTION_TIMERS:
             why = parse_timers(vm, payload, size, s);
@@ -629,12 +747,19 @@ static const char *parse(struct vmi_host_vm *vm, const uint8_t *b, size_t len,
         case VMI_SAVE_SECTION_PINNED:
             why = parse_pins(vm, payload, size, s);
             break;
-        default:
+        case VMI_SAVE_SECTION_RELEASED:
             why = parse_released(vm, payload, size, s);
             break;
+        default:
+            why = parse_config(vm, payload, size, s);
+            break;
         }
+        known++;
         off = end;
     }
+    if (!why && known != n_known)
+        return reject(s, "only %u of the %u sections format %u requires", known,
+                      n_known, format);
     if (!why && off != len)
         return "bytes after the last section";
     if (!why)

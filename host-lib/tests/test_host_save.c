@@ -123,8 +123,10 @@ static void test_save_round_trip_is_identical(void **state)
 
     populate(x);
     a = fake_save(x->vm, &la);
-    /* Header, VM, one VCPU section per vCPU, TIMERS, PINNED, RELEASED. */
-    assert_int_equal(la, 64 + 8 * 16 + 96 + 4 * 64 + 2 * 32 + 2 * 16 + 2 * 16);
+    /* Header, VM, one VCPU section per vCPU, TIMERS, PINNED, RELEASED,
+     * CONFIG. */
+    assert_int_equal(la,
+                     64 + 9 * 16 + 96 + 4 * 64 + 2 * 32 + 2 * 16 + 2 * 16 + 80);
     vm2 = fresh(&x->f);
     assert_int_equal(vmi_host_restore(vm2, a, la, why, sizeof(why)), 0);
     b = fake_save(vm2, &lb);
@@ -313,7 +315,11 @@ static void test_restore_rejects_each_bad_field(void **state)
 #define PN(f) offsetof(struct vmi_save_pin, f)
     const struct patch patches[] = {
         {"magic", 0, H(magic), 8, 0x1234, -VMI_E_INVAL},
-        {"format", 0, H(format_version), 4, 2, -VMI_E_VERSION},
+        {"format", 0, H(format_version), 4, VMI_SAVE_FORMAT_VERSION + 1,
+         -VMI_E_VERSION},
+        {"format 0", 0, H(format_version), 4, 0, -VMI_E_VERSION},
+        /* Format 1 has no CONFIG section: this blob has one too many. */
+        {"format 1", 0, H(format_version), 4, 1, -VMI_E_INVAL},
         {"header_size", 0, H(header_size), 4, 72, -VMI_E_INVAL},
         {"total_size", 0, H(total_size), 8, 1 << 20, -VMI_E_INVAL},
         {"section_count", 0, H(section_count), 4, 6, -VMI_E_INVAL},
@@ -322,6 +328,15 @@ static void test_restore_rejects_each_bad_field(void **state)
         {"reserved0", 0, H(reserved0), 4, 1, -VMI_E_INVAL},
         {"reserved1", 0, H(reserved1) + 16, 8, 1, -VMI_E_INVAL},
         {"section type", VMI_SAVE_SECTION_VM, (size_t)-16, 4, 9, -VMI_E_INVAL},
+        /* An optional section never stands first: the VM section does. */
+        {"optional first", VMI_SAVE_SECTION_VM, (size_t)-16, 4,
+         VMI_SAVE_SECTION_OPTIONAL | VMI_SAVE_SECTION_VM, -VMI_E_INVAL},
+        /* Skipped, so the CONFIG section is missing. */
+        {"config made optional", VMI_SAVE_SECTION_CONFIG, (size_t)-16, 4,
+         VMI_SAVE_SECTION_OPTIONAL | VMI_SAVE_SECTION_CONFIG, -VMI_E_INVAL},
+        {"config pin limit", VMI_SAVE_SECTION_CONFIG, 15 * 4, 4, 1,
+         -VMI_E_INVAL},
+        {"config vcpus", VMI_SAVE_SECTION_CONFIG, 10 * 4, 4, 5, -VMI_E_INVAL},
         {"section version", VMI_SAVE_SECTION_VM, (size_t)-12, 4, 2,
          -VMI_E_INVAL},
         {"section size", VMI_SAVE_SECTION_VM, (size_t)-8, 8, 100, -VMI_E_INVAL},

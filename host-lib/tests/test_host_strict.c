@@ -378,6 +378,125 @@ static int sc_restore_drops_upcall(struct fake_fx *x)
     return !due;
 }
 
+/* A blob with a 16-byte section of type `type` after the VM section. */
+static int restore_with_extra_section(struct fake_fx *x, uint32_t type)
+{
+    size_t len, vm_end = SEC0 + sizeof(struct vmi_save_vm), extra = 32;
+    uint8_t *b = fake_save(x->vm, &len), *m = calloc(1, len + extra);
+    struct vmi_save_header *h = (struct vmi_save_header *)(void *)m;
+    struct vmi_save_section *sec =
+        (struct vmi_save_section *)(void *)(m + vm_end);
+    int r;
+
+    assert_non_null(m);
+    memcpy(m, b, vm_end);
+    memcpy(m + vm_end + extra, b + vm_end, len - vm_end);
+    sec->type = type;
+    sec->version = 1;
+    sec->size = 16;
+    h->section_count++;
+    h->total_size += extra;
+    h->checksum = 0;
+    h->checksum = vmi__crc32c(0, m, len + extra);
+    r = vmi_host_restore(x->vm, m, len + extra, NULL, 0);
+    free(b);
+    free(m);
+    return r;
+}
+
+static int sc_restore_rejects_optional(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK);
+    /* Without the bit the section is refused, faulty or not. */
+    assert_int_not_equal(restore_with_extra_section(x, 0x77), 0);
+    return restore_with_extra_section(x, VMI_SAVE_SECTION_OPTIONAL | 0x77) != 0;
+}
+
+static uint8_t *save_as(struct fake_fx *x, uint32_t format, size_t *len)
+{
+    uint8_t *b;
+
+    assert_int_equal(vmi_host_save_format(x->vm, format, NULL, 0, len), 0);
+    b = malloc(*len);
+    assert_non_null(b);
+    assert_int_equal(vmi_host_save_format(x->vm, format, b, *len, len), 0);
+    return b;
+}
+
+static int sc_restore_rejects_old_format(struct fake_fx *x)
+{
+    size_t len;
+    uint8_t *b;
+    int r;
+
+    ready(x, VMI_F_CLOCK);
+    b = save_as(x, 1, &len);
+    r = vmi_host_restore(x->vm, b, len, NULL, 0);
+    free(b);
+    return r != 0;
+}
+
+static int sc_save_ignores_target_format(struct fake_fx *x)
+{
+    size_t len;
+    uint8_t *b;
+    uint32_t format;
+
+    ready(x, VMI_F_CLOCK);
+    assert_int_equal(
+        vmi_host_save_format(x->vm, VMI_SAVE_FORMAT_VERSION + 1, NULL, 0, &len),
+        -VMI_E_VERSION);
+    b = save_as(x, 1, &len);
+    format = ((struct vmi_save_header *)(void *)b)->format_version;
+    free(b);
+    return format != 1;
+}
+
+/* The CONFIG section closes a format 2 blob. */
+static struct vmi_save_config *config_of(uint8_t *b, size_t len)
+{
+    struct vmi_save_section *sec =
+        (struct vmi_save_section *)(void *)(b + len -
+                                            sizeof(struct vmi_save_config) -
+                                            sizeof(*sec));
+
+    assert_int_equal(sec->type, VMI_SAVE_SECTION_CONFIG);
+    return (struct vmi_save_config *)(void *)(sec + 1);
+}
+
+static int sc_save_config_absolute(struct fake_fx *x)
+{
+    uint32_t base = vmi_host_cpuid_base(), r[4];
+    size_t len;
+    uint8_t *b;
+    int wrong;
+
+    ready(x, VMI_F_CLOCK);
+    b = fake_save(x->vm, &len);
+    assert_int_equal(vmi_host_cpuid(x->vm, 0, base, base, r), 1);
+    wrong = config_of(b, len)->leaves[0] != r[0] - base;
+    free(b);
+    return wrong;
+}
+
+static int sc_restore_ignores_config(struct fake_fx *x)
+{
+    struct vmi_save_header *h;
+    size_t len;
+    uint8_t *b;
+    int r;
+
+    ready(x, VMI_F_CLOCK);
+    b = fake_save(x->vm, &len);
+    h = (struct vmi_save_header *)(void *)b;
+    config_of(b, len)->leaves[15] += 1; /* leaf B + 3 EDX: the pin limit */
+    h->checksum = 0;
+    h->checksum = vmi__crc32c(0, b, len);
+    r = vmi_host_restore(x->vm, b, len, NULL, 0);
+    free(b);
+    return r == 0;
+}
+
 static int sc_restore_accepts_blocked_unstarted(struct fake_fx *x)
 {
     ready(x, VMI_F_ALL_1_0);
@@ -1118,6 +1237,11 @@ static const struct {
     {"restore-accepts-unoffered-features",
      sc_restore_accepts_unoffered_features},
     {"restore-drops-upcall", sc_restore_drops_upcall},
+    {"restore-rejects-optional", sc_restore_rejects_optional},
+    {"restore-rejects-old-format", sc_restore_rejects_old_format},
+    {"save-ignores-target-format", sc_save_ignores_target_format},
+    {"save-config-absolute", sc_save_config_absolute},
+    {"restore-ignores-config", sc_restore_ignores_config},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

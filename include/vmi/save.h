@@ -10,8 +10,16 @@
 
 /* "OVMISAVE" read as a little-endian uint64_t. */
 #define VMI_SAVE_MAGIC                  UINT64_C(0x45564153494D564F)
-/* Format version written by 1.0 hosts. */
-#define VMI_SAVE_FORMAT_VERSION         1u
+/*
+ * Newest format version: 2 (draft 2: the CONFIG section, optional sections);
+ * hosts of the first 1.0 draft wrote and read only 1.
+ */
+#define VMI_SAVE_FORMAT_VERSION         2u
+/*
+ * Bit 31 of a section type (format 2 on): a restorer that does not implement
+ * the section's type or version skips it.
+ */
+#define VMI_SAVE_SECTION_OPTIONAL       0x80000000u
 
 /* VMI_SAVE_VCPU_* bits. */
 /* The vCPU runs (vCPU 0 always does). */
@@ -33,6 +41,11 @@
  * overlapping, not adjacent.
  */
 #define VMI_SAVE_SECTION_RELEASED       5u
+/*
+ * One struct vmi_save_config (format 2 on): the discovery leaves the guest
+ * sees.
+ */
+#define VMI_SAVE_SECTION_CONFIG         6u
 
 /* VMI_LIFECYCLE_* values. */
 /* Not negotiated. */
@@ -46,7 +59,10 @@
 struct vmi_save_header {
     /* VMI_SAVE_MAGIC. */
     uint64_t magic;
-    /* VMI_SAVE_FORMAT_VERSION. */
+    /*
+     * Format of this blob, 1 to VMI_SAVE_FORMAT_VERSION: the newest unless
+     * written for an older restorer.
+     */
     uint32_t format_version;
     /* sizeof(struct vmi_save_header). */
     uint32_t header_size;
@@ -76,7 +92,10 @@ VMI_ABI_OFFSET(struct vmi_save_header, reserved1, 40);
 
 /* Header of one section. */
 struct vmi_save_section {
-    /* VMI_SAVE_SECTION_*. */
+    /*
+     * VMI_SAVE_SECTION_*, or a type with VMI_SAVE_SECTION_OPTIONAL set (format
+     * 2 on).
+     */
     uint32_t type;
     /* Section payload version, 1 in 1.0. */
     uint32_t version;
@@ -203,5 +222,17 @@ VMI_ABI_SIZE(struct vmi_save_pin, 16);
 VMI_ABI_OFFSET(struct vmi_save_pin, table_gpa, 0);
 VMI_ABI_OFFSET(struct vmi_save_pin, level, 8);
 VMI_ABI_OFFSET(struct vmi_save_pin, reserved0, 12);
+
+/* The discovery values that stay fixed for the life of a VM (format 2 on). */
+struct vmi_save_config {
+    /*
+     * EAX, EBX, ECX and EDX of CPUID leaves B, B + 1, B + 2, B + 3 and B + 7,
+     * in that order (aarch64: x0 to x3 of information functions 0, 1, 2, 3 and
+     * 7, low 32 bits); EAX of leaf B counts from B (B + 8 is written as 8).
+     */
+    uint32_t leaves[20];
+};
+VMI_ABI_SIZE(struct vmi_save_config, 80);
+VMI_ABI_OFFSET(struct vmi_save_config, leaves, 0);
 
 #endif /* VMI_SAVE_H */

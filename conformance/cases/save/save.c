@@ -109,25 +109,26 @@ TEST(sav_blob_header_sections_and_checksum)
     struct vmi_event_record *e;
     struct vmi_clock_record *c;
     size_t len = 0, off;
-    uint32_t sum, n = 0,
-                  want[3] = {VMI_SAVE_SECTION_TIMERS, VMI_SAVE_SECTION_PINNED,
-                             VMI_SAVE_SECTION_RELEASED};
+    uint32_t sum,
+        n = 0,
+        want[4] = {VMI_SAVE_SECTION_TIMERS, VMI_SAVE_SECTION_PINNED,
+                   VMI_SAVE_SECTION_RELEASED, VMI_SAVE_SECTION_CONFIG};
     int order = 1, i;
 
-    VMI_REQUIRE("VMI-SAV-001", b && populate(t, &e, &c) == 0);
-    VMI_REQUIRE("VMI-SAV-001",
+    VMI_REQUIRE("VMI-SAV-040", b && populate(t, &e, &c) == 0);
+    VMI_REQUIRE("VMI-SAV-040",
                 sim->save(vmi_conform_sim_ctx(t), b, BLOB_CAP, &len) == 0);
-    VMI_CHECK_EQ("VMI-SAV-001", h->magic, VMI_SAVE_MAGIC);
-    VMI_CHECK_EQ("VMI-SAV-001", h->format_version, VMI_SAVE_FORMAT_VERSION);
-    VMI_CHECK_EQ("VMI-SAV-001", h->header_size, 64);
-    VMI_CHECK_EQ("VMI-SAV-001", h->total_size, len);
+    VMI_CHECK_EQ("VMI-SAV-040", h->magic, VMI_SAVE_MAGIC);
+    VMI_CHECK_EQ("VMI-SAV-040", h->format_version, VMI_SAVE_FORMAT_VERSION);
+    VMI_CHECK_EQ("VMI-SAV-040", h->header_size, 64);
+    VMI_CHECK_EQ("VMI-SAV-040", h->total_size, len);
     sum = h->checksum;
     h->checksum = 0;
     VMI_CHECK_EQ("VMI-SAV-003", crc32c(b, len), sum);
     h->checksum = sum;
     VMI_CHECK("VMI-SAV-004", h->reserved0 == 0 && h->reserved1[0] == 0 &&
                                  h->reserved1[1] == 0 && h->reserved1[2] == 0);
-    /* VM, then one VCPU per vCPU, then TIMERS, PINNED, RELEASED. */
+    /* VM, then one VCPU per vCPU, then TIMERS, PINNED, RELEASED, CONFIG. */
     off = sizeof(*h);
     for (i = 0; off + 16 <= len; i++) {
         const struct vmi_save_section *s =
@@ -138,7 +139,7 @@ TEST(sav_blob_header_sections_and_checksum)
             w = VMI_SAVE_SECTION_VM;
         else if (i <= (int)t->g->info.vcpu_count)
             w = VMI_SAVE_SECTION_VCPU;
-        else if (i - 1 - (int)t->g->info.vcpu_count < 3)
+        else if (i - 1 - (int)t->g->info.vcpu_count < 4)
             w = want[i - 1 - t->g->info.vcpu_count];
         else
             w = 0;
@@ -156,8 +157,8 @@ TEST(sav_blob_header_sections_and_checksum)
         off += 16 + s->size;
         n++;
     }
-    VMI_CHECK("VMI-SAV-002", order && off == len);
-    VMI_CHECK_EQ("VMI-SAV-002", h->section_count, n);
+    VMI_CHECK("VMI-SAV-041", order && off == len);
+    VMI_CHECK_EQ("VMI-SAV-041", h->section_count, n);
     off = section(b, len, VMI_SAVE_SECTION_VM);
     VMI_CHECK("VMI-SAV-023",
               off && sec_at(b, off)->size == sizeof(struct vmi_save_vm));
@@ -223,7 +224,10 @@ TEST(sav_restore_rejects_malformed_blobs)
     reseal(m, len);
     VMI_CHECK("VMI-SAV-007", sim->restore(ctx, m, len) != 0);
     FRESH();
-    h->format_version = 2;
+    h->format_version = VMI_SAVE_FORMAT_VERSION + 1;
+    reseal(m, len);
+    VMI_CHECK_ST("VMI-SAV-008", sim->restore(ctx, m, len), -VMI_E_VERSION);
+    h->format_version = 0;
     reseal(m, len);
     VMI_CHECK_ST("VMI-SAV-008", sim->restore(ctx, m, len), -VMI_E_VERSION);
     FRESH();
@@ -235,10 +239,10 @@ TEST(sav_restore_rejects_malformed_blobs)
     VMI_CHECK("VMI-SAV-009", sim->restore(ctx, m, len) != 0);
     FRESH();
     off = section(m, len, VMI_SAVE_SECTION_PINNED);
-    VMI_REQUIRE("VMI-SAV-010", off != 0);
+    VMI_REQUIRE("VMI-SAV-042", off != 0);
     ((struct vmi_save_section *)(m + off))->type = 9;
     reseal(m, len);
-    VMI_CHECK("VMI-SAV-010", sim->restore(ctx, m, len) != 0);
+    VMI_CHECK("VMI-SAV-042", sim->restore(ctx, m, len) != 0);
     FRESH();
     h->reserved1[1] = 1;
     reseal(m, len);
@@ -579,6 +583,124 @@ TEST(sav_restore_recomputes_the_due_upcall)
     VMI_CHECK_EQ("VMI-SAV-035", sim->take_upcall(ctx, 0, &vec), 0);
 }
 
+/*
+ * Format 1, the first draft's, is written on request (VMI-SAV-046, the
+ * header saying so: VMI-SAV-040) and read back (VMI-SAV-045): the state it
+ * restores saves as the same format 2 blob the VM gave before.
+ */
+TEST(sav_older_formats_are_written_and_read)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    uint8_t *a = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint8_t *o = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint8_t *b = vmi_conform_alloc(t, BLOB_CAP, 64);
+    const struct vmi_save_header *h = (const struct vmi_save_header *)o;
+    struct vmi_event_record *e;
+    struct vmi_clock_record *c;
+    size_t la = 0, lo = 0, lb = 0, i, diff = 0;
+
+    VMI_REQUIRE("VMI-SAV-046", a && o && b && populate(t, &e, &c) == 0);
+    VMI_REQUIRE("VMI-SAV-046", sim->save(ctx, a, BLOB_CAP, &la) == 0);
+    VMI_REQUIRE("VMI-SAV-046", sim->save_format(ctx, 1, o, BLOB_CAP, &lo) == 0);
+    VMI_CHECK_EQ("VMI-SAV-040", h->format_version, 1);
+    VMI_CHECK_EQ("VMI-SAV-046", h->section_count, 4 + t->g->info.vcpu_count);
+    VMI_CHECK("VMI-SAV-046", section(o, lo, VMI_SAVE_SECTION_CONFIG) == 0);
+    VMI_CHECK_EQ("VMI-SAV-046", lo,
+                 la - sizeof(struct vmi_save_section) -
+                     sizeof(struct vmi_save_config));
+    VMI_CHECK_EQ("VMI-SAV-045", sim->restore(ctx, o, lo), 0);
+    VMI_REQUIRE("VMI-SAV-045", sim->save(ctx, b, BLOB_CAP, &lb) == 0);
+    VMI_CHECK_EQ("VMI-SAV-045", la, lb);
+    for (i = 0; i < la && la == lb; i++)
+        diff += a[i] != b[i];
+    VMI_CHECK_EQ("VMI-SAV-045", diff, 0);
+    unpopulate(t, e);
+}
+
+/*
+ * An optional section this host does not know is skipped (VMI-SAV-043);
+ * the same section without the bit is refused (VMI-SAV-042).
+ */
+TEST(sav_unknown_optional_sections_are_skipped)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    uint8_t *b = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint8_t *m = vmi_conform_alloc(t, BLOB_CAP, 64);
+    struct vmi_save_header *h = (struct vmi_save_header *)m;
+    struct vmi_save_section *x;
+    struct vmi_event_record *e;
+    struct vmi_clock_record *c;
+    size_t len = 0, vm_end, extra = sizeof(*x) + 16;
+
+    VMI_REQUIRE("VMI-SAV-043", b && m && populate(t, &e, &c) == 0);
+    VMI_REQUIRE("VMI-SAV-043", sim->save(ctx, b, BLOB_CAP - extra, &len) == 0);
+    /* Header, VM section, then a 16-byte optional section of type 0x77. */
+    vm_end = sizeof(*h) + sizeof(*x) + sizeof(struct vmi_save_vm);
+    vmi_conform_memcpy(m, b, vm_end);
+    x = (struct vmi_save_section *)(m + vm_end);
+    x->type = VMI_SAVE_SECTION_OPTIONAL | 0x77;
+    x->version = 3;
+    x->size = 16;
+    for (unsigned i = 0; i < 16; i++)
+        m[vm_end + sizeof(*x) + i] = 0xA5;
+    vmi_conform_memcpy(m + vm_end + extra, b + vm_end, len - vm_end);
+    h->section_count += 1;
+    h->total_size += extra;
+    reseal(m, len + extra);
+    VMI_CHECK_EQ("VMI-SAV-043", sim->restore(ctx, m, len + extra), 0);
+    x->type = 0x77;
+    reseal(m, len + extra);
+    VMI_CHECK("VMI-SAV-042", sim->restore(ctx, m, len + extra) != 0);
+    unpopulate(t, e);
+}
+
+/*
+ * The CONFIG section holds the discovery values the guest reads
+ * (VMI-SAV-047); a blob whose values this VM would not show is refused
+ * (VMI-SAV-048): here a source whose pin limit was one larger.
+ */
+TEST(sav_config_section_holds_and_checks_discovery)
+{
+    static const uint32_t leaf[5] = {
+        VMI_CPUID_SIGNATURE, VMI_CPUID_VERSION, VMI_CPUID_FEATURES,
+        VMI_CPUID_LIMITS,    VMI_CPUID_TIMING,
+    };
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    uint8_t *b = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint8_t *m = vmi_conform_alloc(t, BLOB_CAP, 64);
+    uint32_t base = cases_cpuid_base(t), r[4], wrong = 0;
+    struct vmi_save_config *cf;
+    size_t len = 0, off;
+
+    VMI_REQUIRE("VMI-SAV-047", b && m && base != 0);
+    VMI_REQUIRE("VMI-SAV-047", sim->save(ctx, b, BLOB_CAP, &len) == 0);
+    off = section(b, len, VMI_SAVE_SECTION_CONFIG);
+    VMI_REQUIRE("VMI-SAV-047",
+                off && sec_at(b, off)->size == sizeof(struct vmi_save_config));
+    cf = (struct vmi_save_config *)(b + off + sizeof(struct vmi_save_section));
+    for (unsigned i = 0; i < 5; i++) {
+        vmi_conform_cpuid(t, base + leaf[i], r);
+        if (i == 0)
+            r[0] -= base;
+        for (unsigned k = 0; k < 4; k++)
+            wrong += cf->leaves[4 * i + k] != r[k];
+    }
+    VMI_CHECK_EQ("VMI-SAV-047", wrong, 0);
+    vmi_conform_memcpy(m, b, len);
+    VMI_REQUIRE("VMI-SAV-048", sim->restore(ctx, m, len) == 0);
+    cf = (struct vmi_save_config *)(m + off + sizeof(struct vmi_save_section));
+    cf->leaves[4 * 3 + 3] += 1; /* leaf B + 3 EDX: the pin limit */
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-048", sim->restore(ctx, m, len) != 0);
+    vmi_conform_memcpy(m, b, len);
+    cf->leaves[4 * 2 + 2] += 1; /* leaf B + 2 ECX: the vCPU count */
+    reseal(m, len);
+    VMI_CHECK("VMI-SAV-048", sim->restore(ctx, m, len) != 0);
+}
+
 #define SAV(name, cl)                                                          \
     {                                                                          \
 #name, cl, VMI_PROFILE_MIGRATION, VMI_CONFORM_SIM,                     \
@@ -588,11 +710,11 @@ TEST(sav_restore_recomputes_the_due_upcall)
 
 static const struct vmi_conform_test tests[] = {
     SAV(sav_blob_header_sections_and_checksum,
-        "VMI-SAV-001 VMI-SAV-002 VMI-SAV-003 VMI-SAV-004 VMI-SAV-005 "
+        "VMI-SAV-040 VMI-SAV-041 VMI-SAV-003 VMI-SAV-004 VMI-SAV-005 "
         "VMI-SAV-022 VMI-SAV-023 VMI-SAV-024 VMI-SAV-025 VMI-SAV-026 "
         "VMI-SAV-027"),
     SAV(sav_restore_rejects_malformed_blobs,
-        "VMI-SAV-007 VMI-SAV-008 VMI-SAV-009 VMI-SAV-010 VMI-SAV-011 "
+        "VMI-SAV-007 VMI-SAV-008 VMI-SAV-009 VMI-SAV-042 VMI-SAV-011 "
         "VMI-SAV-012 VMI-SAV-013 VMI-SAV-014 VMI-SAV-015 VMI-SAV-016 "
         "VMI-SAV-017"),
     SAV(sav_restore_rejects_impossible_states,
@@ -603,6 +725,11 @@ static const struct vmi_conform_test tests[] = {
     SAV(sav_restore_refuses_what_this_host_cannot_run,
         "VMI-SAV-032 VMI-SAV-033 VMI-SAV-017"),
     SAV(sav_restore_recomputes_the_due_upcall, "VMI-SAV-035"),
+    SAV(sav_older_formats_are_written_and_read,
+        "VMI-SAV-040 VMI-SAV-045 VMI-SAV-046"),
+    SAV(sav_unknown_optional_sections_are_skipped, "VMI-SAV-043 VMI-SAV-042"),
+    SAV(sav_config_section_holds_and_checks_discovery,
+        "VMI-SAV-047 VMI-SAV-048"),
     {"sav_host_migration_keeps_timers_records_and_clock",
      "VMI-SAV-005 VMI-SAV-019 VMI-SAV-020 VMI-CLK-003 VMI-TMR-018",
      VMI_PROFILE_MIGRATION, VMI_CONFORM_HOST_EVENT,
