@@ -28,6 +28,7 @@ FAULTS = {
 VMI_RUN_FAULTS = {
     "lapic-claimed": "VMI-EVT-036",
     "block-sets-if": "VMI-EVT-046",
+    "start-copies-caller-state": "VMI-CPU-025",
 }
 
 

@@ -166,21 +166,39 @@ static int cb_start_vcpu(void *ctx, uint32_t caller, uint32_t vcpu,
 {
     struct vmm *vm = ctx;
     struct vmm_vcpu *c = &vm->vcpus[caller], *t;
-    struct kvm_sregs s;
-    int rc = -1;
+    struct kvm_sregs cs, s;
+    int rc = -1, copy_all = vmm_fault(vm, "start-copies-caller-state");
 
     if (vcpu >= vm->nvcpus || caller >= vm->nvcpus)
         return -1;
     t = &vm->vcpus[vcpu];
     /* The caller is in its own exit handler: its state is current. */
-    if (vmm_get_sregs(c, &s) != 0)
+    if (vmm_get_sregs(c, &cs) != 0)
         return -1;
+    /*
+     * The caller's mode and descriptor tables (VMI-CPU-024); FS, GS, TR,
+     * LDTR, CR2 and CR8 as at power-up (VMI-CPU-025).  The fault copies
+     * every segment from the caller, as the first draft allowed.
+     */
+    s = copy_all ? cs : t->reset.sregs;
+    s.cr0 = cs.cr0;
+    s.cr4 = cs.cr4;
+    s.efer = cs.efer;
+    s.gdt = cs.gdt;
+    s.idt = cs.idt;
+    s.cs = cs.cs;
+    s.ds = cs.ds;
+    s.es = cs.es;
+    s.ss = cs.ss;
+    if ((s.efer & 0x400) && !copy_all) /* long mode: a 64-bit busy TSS */
+        s.tr.type = 11;
     s.cr3 = st->page_table_gpa;
     s.apic_base = t->apic_base; /* not the caller's BSP flag */
     memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
     pthread_mutex_lock(&vm->lock);
     if (!t->started) {
         t->start_sregs = s;
+        t->start_reset = !copy_all;
         memset(&t->start_regs, 0, sizeof(t->start_regs));
         t->start_regs.rip = st->entry_gva;
         t->start_regs.rsp = st->stack_gva;

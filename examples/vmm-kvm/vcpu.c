@@ -183,6 +183,98 @@ int vmm_service_locked(struct vmm_vcpu *v)
     }
 }
 
+/*
+ * The MSRs a started vCPU gets at their power-up values (VMI-CPU-025 and
+ * the rest of VMI-CPU-026): PAT, the SYSENTER and SYSCALL MSRs,
+ * KERNEL_GS_BASE, TSC_AUX, DEBUGCTL, the MTRRs and the TSC deadline.  Not
+ * the TSC: it is the VM's.  KVM refuses the ones the vCPU's CPUID lacks.
+ */
+static const uint32_t reset_msr_index[] = {
+    0x277,                         /* IA32_PAT */
+    0x174,      0x175,      0x176, /* IA32_SYSENTER_CS, _ESP, _EIP */
+    0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, /* STAR .. FMASK */
+    0xC0000102,                                     /* IA32_KERNEL_GS_BASE */
+    0xC0000103,                                     /* IA32_TSC_AUX */
+    0x1D9,                                          /* IA32_DEBUGCTL */
+    0x6E0,                                          /* IA32_TSC_DEADLINE */
+    0x2FF,                                          /* IA32_MTRR_DEF_TYPE */
+    0x250,      0x258,      0x259,                  /* fixed-range MTRRs */
+    0x268,      0x269,      0x26A,      0x26B,      0x26C, 0x26D,
+    0x26E,      0x26F,      0x200,      0x201,      0x202, 0x203,
+    0x204,      0x205,      0x206,      0x207, /* variable */
+    0x208,      0x209,      0x20A,      0x20B,      0x20C, 0x20D,
+    0x20E,      0x20F,
+};
+
+int vmm_reset_capture(struct vmm_vcpu *v)
+{
+    struct vmm_reset *r = &v->reset;
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e;
+    } m;
+
+    if (ioctl(v->fd, KVM_GET_SREGS, &r->sregs) != 0 ||
+        ioctl(v->fd, KVM_GET_VCPU_EVENTS, &r->events) != 0)
+        return -1;
+    if (ioctl(v->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
+        r->xsave = calloc(1, sizeof(*r->xsave));
+        if (!r->xsave || ioctl(v->fd, KVM_GET_XSAVE, r->xsave) != 0) {
+            free(r->xsave);
+            r->xsave = NULL;
+        }
+    }
+    if (!r->xsave && ioctl(v->fd, KVM_GET_FPU, &r->fpu) != 0)
+        return -1;
+    r->has_xcrs = ioctl(v->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0 &&
+                  ioctl(v->fd, KVM_GET_XCRS, &r->xcrs) == 0;
+    r->has_dregs = ioctl(v->fd, KVM_GET_DEBUGREGS, &r->dregs) == 0;
+    r->has_lapic = v->vm->opts.kernel_irqchip &&
+                   ioctl(v->fd, KVM_GET_LAPIC, &r->lapic) == 0;
+    r->nmsrs = 0;
+    for (size_t i = 0;
+         i < sizeof(reset_msr_index) / sizeof(reset_msr_index[0]) &&
+         r->nmsrs < VMM_RESET_MSRS;
+         i++) {
+        memset(&m, 0, sizeof(m));
+        m.h.nmsrs = 1;
+        m.e.index = reset_msr_index[i];
+        if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
+            r->msrs[r->nmsrs++] = m.e;
+    }
+    return 0;
+}
+
+void vmm_reset_free(struct vmm_vcpu *v)
+{
+    free(v->reset.xsave);
+    v->reset.xsave = NULL;
+}
+
+/* Everything of the power-up state but the sregs, which start_sregs has. */
+static int reset_load(struct vmm_vcpu *v)
+{
+    struct vmm_reset *r = &v->reset;
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e[VMM_RESET_MSRS];
+    } m;
+
+    if (r->xsave ? ioctl(v->fd, KVM_SET_XSAVE, r->xsave)
+                 : ioctl(v->fd, KVM_SET_FPU, &r->fpu))
+        return -1;
+    if (r->has_xcrs && ioctl(v->fd, KVM_SET_XCRS, &r->xcrs) != 0)
+        return -1;
+    if (r->has_dregs && ioctl(v->fd, KVM_SET_DEBUGREGS, &r->dregs) != 0)
+        return -1;
+    memset(&m, 0, sizeof(m));
+    m.h.nmsrs = r->nmsrs;
+    memcpy(m.e, r->msrs, r->nmsrs * sizeof(m.e[0]));
+    if (ioctl(v->fd, KVM_SET_MSRS, &m) != (int)r->nmsrs)
+        return -1;
+    return ioctl(v->fd, KVM_SET_VCPU_EVENTS, &r->events);
+}
+
 static int apply_start(struct vmm_vcpu *v)
 {
     struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
@@ -200,10 +292,16 @@ static int apply_start(struct vmm_vcpu *v)
         v->restore_pending = 0;
         return 0;
     }
+    if (v->start_reset && reset_load(v) != 0)
+        return -1;
     if (ioctl(v->fd, KVM_SET_SREGS, &v->start_sregs) ||
+        (v->start_reset && v->reset.has_lapic &&
+         ioctl(v->fd, KVM_SET_LAPIC, &v->reset.lapic)) ||
         ioctl(v->fd, KVM_SET_REGS, &v->start_regs) ||
         ioctl(v->fd, KVM_SET_MP_STATE, &mp))
         return -1;
+    /* Without an in-kernel APIC, KVM_RUN loads CR8 from kvm_run. */
+    v->run->cr8 = v->start_sregs.cr8;
     return 0;
 }
 

@@ -402,10 +402,12 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
         const char *f = getenv("VMI_RUN_FAULT");
 
         if (f && *f && strcmp(f, "lapic-claimed") != 0 &&
-            strcmp(f, "block-sets-if") != 0)
+            strcmp(f, "block-sets-if") != 0 &&
+            strcmp(f, "start-copies-caller-state") != 0)
             return fail(why, why_len,
                         "VMI_RUN_FAULT=%s: no such vmi-run fault (they are "
-                        "lapic-claimed and block-sets-if; see "
+                        "lapic-claimed, block-sets-if and "
+                        "start-copies-caller-state; see "
                         "examples/vmm-kvm/README.md)",
                         f);
         vm->fault = f && *f ? f : NULL;
@@ -517,6 +519,9 @@ int vmm_create(struct vmm *vm, const struct vmm_opts *o, char *why,
                         strerror(errno));
         if (set_tsc_offset(v, 0) != 0)
             return fail(why, why_len, "setting the TSC offset: %s",
+                        strerror(errno));
+        if (vmm_reset_capture(v) != 0)
+            return fail(why, why_len, "reading vCPU %u's power-up state: %s", i,
                         strerror(errno));
         if (vm->sync_regs)
             v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -632,6 +637,7 @@ void vmm_destroy(struct vmm *vm)
             munmap(v->run, v->run_size);
         if (v->fd >= 0)
             close(v->fd);
+        vmm_reset_free(v);
     }
     vmi_host_vm_destroy(vm->host);
     if (vm->ram)

@@ -66,6 +66,25 @@ struct vmm_vcpu_state {
 
 struct vmm;
 
+/*
+ * A vCPU's power-up state as KVM created it, loaded again before every
+ * VCPU_START (VMI-CPU-025, VMI-CPU-026): a vCPU started a second time keeps
+ * nothing of the life it stopped with.
+ */
+#define VMM_RESET_MSRS 48
+struct vmm_reset {
+    struct kvm_sregs sregs;
+    struct kvm_xsave *xsave; /* NULL: no KVM_CAP_XSAVE, fpu instead */
+    struct kvm_fpu fpu;
+    struct kvm_xcrs xcrs;
+    struct kvm_debugregs dregs;
+    struct kvm_lapic_state lapic;
+    struct kvm_vcpu_events events;
+    int has_xcrs, has_dregs, has_lapic;
+    uint32_t nmsrs; /* the MSRs KVM let vmi-run read */
+    struct kvm_msr_entry msrs[VMM_RESET_MSRS];
+};
+
 struct vmm_vcpu {
     struct vmm *vm;
     uint32_t id;
@@ -87,6 +106,8 @@ struct vmm_vcpu {
     int restore_pending;
     struct kvm_regs start_regs;
     struct kvm_sregs start_sregs;
+    int start_reset; /* load `reset` before start_sregs (VCPU_START) */
+    struct vmm_reset reset;
     int flush_req; /* TLB flush requested by another vCPU */
     int paused;
     int blocked;
@@ -158,6 +179,9 @@ void vmm_deadline_ts(struct timespec *ts, uint64_t mono_ns);
 void vmm_print_stats(struct vmm *vm);
 void vmm_tight_timer_slack(void);
 int vmm_fault(const struct vmm *vm, const char *name);
+/* Record vCPU v's power-up state (after its CPUID and APIC setup). */
+int vmm_reset_capture(struct vmm_vcpu *v);
+void vmm_reset_free(struct vmm_vcpu *v);
 
 /* vcpu.c: the vCPU threads. */
 int vmm_run(struct vmm *vm);

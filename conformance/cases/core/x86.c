@@ -186,16 +186,190 @@ TEST(cpu_started_vcpu_inherits_control_state)
 
     vmi_conform_memset(&a, 0, sizeof(a));
     vmi_conform_memset(&b, 0, sizeof(b));
-    VMI_REQUIRE("VMI-CPU-010", vmi_conform_vcpu_any(t, &id) == 0);
+    VMI_REQUIRE("VMI-CPU-024", vmi_conform_vcpu_any(t, &id) == 0);
     read_state(&a);
-    VMI_REQUIRE("VMI-CPU-010",
+    VMI_REQUIRE("VMI-CPU-024",
                 vmi_conform_vcpu_run(t, id, worker_state, &b) == 0);
     for (i = 0; i < 10; i++)
         same &= a.gdt[i] == b.gdt[i] && a.idt[i] == b.idt[i];
-    VMI_CHECK("VMI-CPU-010",
+    VMI_CHECK("VMI-CPU-024",
               a.cr0 == b.cr0 && a.cr4 == b.cr4 && a.efer == b.efer);
-    VMI_CHECK("VMI-CPU-010", a.cs == b.cs && a.ss == b.ss && a.ds == b.ds);
-    VMI_CHECK("VMI-CPU-010", same);
+    VMI_CHECK("VMI-CPU-024", a.cs == b.cs && a.ss == b.ss && a.ds == b.ds);
+    VMI_CHECK("VMI-CPU-024", same);
+}
+
+/*
+ * What a started vCPU holds at its entry point, recorded by probe_entry
+ * before anything runs on it: the MSRs of probe_msr[], CR2, CR8 and the
+ * TR, LDTR, FS and GS selectors.  Then the probe dirties all of them and
+ * stops its vCPU with VMI_HC_VCPU_STOP, so that a second start shows
+ * whether the host reset them (VMI-CPU-025).
+ */
+struct probe_rec {
+    uint64_t msr[9];
+    uint64_t cr2, cr8;
+    uint16_t tr, ldtr, fs, gs;
+    uint32_t seq;  /* +96: entries so far */
+    uint32_t port; /* +100: the doorbell */
+    uint32_t nr;   /* +104: VMI_HC_VCPU_STOP */
+    uint32_t pad;
+};
+
+static const uint32_t probe_msr[9] = {
+    0xC0000100u, 0xC0000101u, 0xC0000102u, /* FS, GS, KERNEL_GS base */
+    0xC0000081u, 0xC0000082u, 0xC0000083u, 0xC0000084u, /* STAR .. FMASK */
+    0x277u,                                             /* PAT */
+    0x174u,                                             /* SYSENTER_CS */
+};
+
+#define PROBE_RD(idx, off)                                                     \
+    "mov $" #idx ", %ecx\n\t"                                                  \
+    "rdmsr\n\t"                                                                \
+    "mov %eax, " #off "(%rbx)\n\t"                                             \
+    "mov %edx, " #off "+4(%rbx)\n\t"
+#define PROBE_WR(idx, lo, hi)                                                  \
+    "mov $" #idx ", %ecx\n\t"                                                  \
+    "mov $" #lo ", %eax\n\t"                                                   \
+    "mov $" #hi ", %edx\n\t"                                                   \
+    "wrmsr\n\t"
+
+void probe_entry(void);
+/* clang-format off */
+__asm__(".text\n\t"
+        ".globl probe_entry\n\t"
+        "probe_entry:\n\t"
+        "mov %rdi, %rbx\n\t" /* the struct probe_rec */
+        PROBE_RD(0xC0000100, 0)
+        PROBE_RD(0xC0000101, 8)
+        PROBE_RD(0xC0000102, 16)
+        PROBE_RD(0xC0000081, 24)
+        PROBE_RD(0xC0000082, 32)
+        PROBE_RD(0xC0000083, 40)
+        PROBE_RD(0xC0000084, 48)
+        PROBE_RD(0x277, 56)
+        PROBE_RD(0x174, 64)
+        "mov %cr2, %rax\n\t"
+        "mov %rax, 72(%rbx)\n\t"
+        "mov %cr8, %rax\n\t"
+        "mov %rax, 80(%rbx)\n\t"
+        "str %ax\n\t"
+        "mov %ax, 88(%rbx)\n\t"
+        "sldt %ax\n\t"
+        "mov %ax, 90(%rbx)\n\t"
+        "mov %fs, %ax\n\t"
+        "mov %ax, 92(%rbx)\n\t"
+        "mov %gs, %ax\n\t"
+        "mov %ax, 94(%rbx)\n\t"
+        /* A life worth forgetting. */
+        PROBE_WR(0xC0000100, 0x5000, 0)
+        PROBE_WR(0xC0000101, 0x6000, 0)
+        PROBE_WR(0xC0000102, 0x7000, 0)
+        PROBE_WR(0xC0000081, 0, 0x00230010)
+        PROBE_WR(0xC0000082, 0x81000000, 0xFFFFFFFF)
+        PROBE_WR(0xC0000083, 0x81000040, 0xFFFFFFFF)
+        PROBE_WR(0xC0000084, 0x700, 0)
+        PROBE_WR(0x277, 0x00070406, 0x01070406)
+        PROBE_WR(0x174, 0x10, 0)
+        "mov $0x1234000, %rax\n\t"
+        "mov %rax, %cr2\n\t"
+        "mov $3, %eax\n\t"
+        "mov %rax, %cr8\n\t"
+        "lock incl 96(%rbx)\n\t"
+        "mov 100(%rbx), %edx\n\t"
+        "mov 104(%rbx), %eax\n\t"
+        "xor %edi, %edi\n\t"
+        "out %eax, %dx\n\t" /* VCPU_STOP: does not return */
+        "1: cli\n\t"
+        "hlt\n\t"
+        "jmp 1b\n\t");
+/* clang-format on */
+
+static int probe_wait(struct vmi_conform_t *t, struct probe_rec *r,
+                      uint32_t seq)
+{
+    uint64_t end = vmi_conform_time(t) + UINT64_C(5000000000);
+
+    while (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) < seq)
+        if (vmi_conform_time(t) > end)
+            return -1;
+    return 0;
+}
+
+static void probe_check(struct vmi_conform_t *t, const struct probe_rec *r)
+{
+    uint32_t i, wrong = 0;
+
+    for (i = 0; i < 9; i++)
+        wrong += r->msr[i] !=
+                 (probe_msr[i] == 0x277u ? UINT64_C(0x0007040600070406) : 0);
+    VMI_CHECK_EQ("VMI-CPU-025", wrong, 0);
+    VMI_CHECK_EQ("VMI-CPU-025", r->msr[1], 0); /* not the starter's GS */
+    VMI_CHECK_EQ("VMI-CPU-025", r->msr[7], UINT64_C(0x0007040600070406));
+    VMI_CHECK_EQ("VMI-CPU-025", r->cr2, 0);
+    VMI_CHECK_EQ("VMI-CPU-025", r->cr8, 0);
+    VMI_CHECK("VMI-CPU-025", r->tr == 0 && r->ldtr == 0);
+    VMI_CHECK("VMI-CPU-025", r->fs == 0 && r->gs == 0);
+}
+
+static uint64_t rdmsr64(uint32_t idx)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(idx));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static void wrmsr64(uint32_t idx, uint64_t v)
+{
+    __asm__ volatile("wrmsr" ::"c"(idx), "a"((uint32_t)v),
+                     "d"((uint32_t)(v >> 32)));
+}
+
+/*
+ * A vCPU started for the first time, by a starter with its own FS base and
+ * KERNEL_GS_BASE, and again after it dirtied its state and stopped: both
+ * times at the power-up values (VMI-CPU-025).
+ */
+TEST(cpu_started_vcpu_starts_at_power_up_state)
+{
+    struct probe_rec *r = vmi_conform_alloc(t, sizeof(*r), 64);
+    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
+    uint8_t *stack = vmi_conform_alloc(t, 4096, 4096);
+    uint64_t cr3, fs0, kgs0, end;
+    int64_t status;
+    uint32_t id;
+
+    if (!portio(t))
+        return;
+    VMI_REQUIRE("VMI-CPU-025", r && st && stack);
+    VMI_REQUIRE("VMI-CPU-025", vmi_conform_vcpu_fresh(t, &id) == 0);
+    vmi_conform_memset(r, 0, sizeof(*r));
+    r->port = t->g->info.port;
+    r->nr = VMI_HC_VCPU_STOP;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    vmi_conform_memset(st, 0, sizeof(*st));
+    st->entry_gva = (uint64_t)(uintptr_t)probe_entry;
+    st->stack_gva = (uint64_t)(uintptr_t)(stack + 4096);
+    st->page_table_gpa = cr3;
+    st->arg = (uint64_t)(uintptr_t)r;
+    fs0 = rdmsr64(0xC0000100u);
+    kgs0 = rdmsr64(0xC0000102u);
+    wrmsr64(0xC0000100u, 0x9000);
+    wrmsr64(0xC0000102u, 0xA000);
+    status = CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL);
+    wrmsr64(0xC0000100u, fs0);
+    wrmsr64(0xC0000102u, kgs0);
+    VMI_REQUIRE_ST("VMI-CPU-025", status, 0);
+    VMI_REQUIRE("VMI-CPU-025", probe_wait(t, r, 1) == 0);
+    probe_check(t, r);
+    /* Busy until the probe's VCPU_STOP has taken effect. */
+    end = vmi_conform_time(t) + UINT64_C(5000000000);
+    do
+        status = CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL);
+    while (status == -VMI_E_BUSY && vmi_conform_time(t) < end);
+    VMI_REQUIRE_ST("VMI-CPU-025", status, 0);
+    VMI_REQUIRE("VMI-CPU-025", probe_wait(t, r, 2) == 0);
+    probe_check(t, r);
 }
 
 /*
@@ -329,7 +503,9 @@ static const struct vmi_conform_test tests[] = {
     X86(call_resumes_after_the_trapping_instruction, "VMI-CALL-004",
         VMI_F_TIMER, 1),
     X86(call_doorbell_ignores_other_access_widths, "VMI-CALL-014", 0, 1),
-    X86(cpu_started_vcpu_inherits_control_state, "VMI-CPU-010", VMI_F_VCPU, 2),
+    X86(cpu_started_vcpu_inherits_control_state, "VMI-CPU-024", VMI_F_VCPU, 2),
+    X86(cpu_started_vcpu_starts_at_power_up_state, "VMI-CPU-025", VMI_F_VCPU,
+        2),
     X86(evt_upcall_through_local_apic, "VMI-EVT-036", VMI_F_EVENTS, 1),
     X86(evt_upcall_without_local_apic, "VMI-EVT-037", VMI_F_EVENTS, 1),
     X86(evt_block_leaves_interrupts_disabled, "VMI-EVT-046", VMI_F_EVENTS, 1),
