@@ -124,9 +124,11 @@ struct vmi_host_ops {
      */
     void (*timers_changed)(void *ctx);
     /*
-     * VMI_HC_RESET from `caller`: stop vCPU `vcpu` before returning; it
-     * must not run guest code again until start_vcpu starts it (or the
-     * platform's INIT/SIPI does: vmi_host_vcpu_platform).  Called with no
+     * VMI_HC_RESET from `caller`, or its first successful
+     * VMI_HC_NEGOTIATE (which ends the starts firmware made with INIT and
+     * SIPI, VMI-CPU-029): stop vCPU `vcpu` before returning; it must not
+     * run guest code again until start_vcpu starts it (or the platform's
+     * INIT/SIPI does: vmi_host_vcpu_platform).  Called with no
      * host-lib lock held.  May be NULL only for an embedder that cannot
      * stop vCPUs: host-lib then answers VMI_HC_RESET and VMI_HC_VCPU_STOP
      * with VMI_E_NOSYS (it does not conform), and never returns

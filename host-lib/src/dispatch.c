@@ -261,6 +261,22 @@ int64_t vmi__hc_negotiate(struct vmi__ctx *c)
     vm->features = granted;
     c->call->rets[0] = vm->version;
     c->call->rets[1] = granted;
+    /*
+     * Firmware's starts end here (VMI-CPU-029): SeaBIOS and OVMF start
+     * every AP with INIT and SIPI and park it, and the guest must be able
+     * to start it with VMI_HC_VCPU_START.  Nothing is registered on them
+     * yet; the embedder stops them before the call returns.
+     */
+    if (vm->ops->stop_vcpu &&
+        !VMI__FAULT_IS(vm, NEGOTIATE_KEEPS_FIRMWARE_VCPUS)) {
+        for (uint32_t i = 1; i < vm->cfg.vcpu_count; i++) {
+            if (i == c->vcpu || !vm->vcpus[i].started)
+                continue;
+            vm->vcpus[i].started = 0;
+            vm->vcpus[i].stops++;
+            c->stop[i / 64] |= UINT64_C(1) << (i % 64);
+        }
+    }
     return 0;
 }
 

@@ -170,6 +170,8 @@ static const struct fault faults[] = {
      VMI__CL_SAV_CONFIG_WRITE},
     {VMI__FAULT_RESTORE_IGNORES_CONFIG, "restore-ignores-config",
      VMI__CL_SAV_CONFIG_CHECK},
+    {VMI__FAULT_NEGOTIATE_KEEPS_FIRMWARE_VCPUS,
+     "negotiate-keeps-firmware-vcpus", VMI__CL_CPU_FIRMWARE_STARTS},
 };
 
 _Static_assert(sizeof(faults) / sizeof(faults[0]) == VMI__FAULT_COUNT - 1,

@@ -680,6 +680,15 @@ static int sc_init_keeps_records(struct fake_fx *x)
     return r->pending != 0;
 }
 
+/* Firmware started vCPU 1 before the guest negotiated. */
+static int sc_negotiate_keeps_firmware_vcpus(struct fake_fx *x)
+{
+    assert_int_equal(vmi_host_vcpu_platform(x->vm, 1, 1), 0);
+    ready(x, VMI_F_ALL_1_0);
+    memset(fake_gpa(&x->f, 0x5000), 0, 64);
+    return hc(x, VMI_HC_VCPU_START, 1, 0x5000, 0, 0, NULL) == -VMI_E_BUSY;
+}
+
 static int sc_timing_leaf_missing(struct fake_fx *x)
 {
     uint32_t r[4], b = vmi_host_cpuid_base();
@@ -1242,6 +1251,7 @@ static const struct {
     {"save-ignores-target-format", sc_save_ignores_target_format},
     {"save-config-absolute", sc_save_config_absolute},
     {"restore-ignores-config", sc_restore_ignores_config},
+    {"negotiate-keeps-firmware-vcpus", sc_negotiate_keeps_firmware_vcpus},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

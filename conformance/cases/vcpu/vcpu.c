@@ -159,6 +159,35 @@ TEST(cpu_platform_init_acts_as_stop)
                  0);
 }
 
+/*
+ * VMI-CPU-029: a vCPU that firmware started with the platform's mechanism
+ * before the guest negotiated is stopped by the NEGOTIATE, so that the
+ * guest can start it with VMI_HC_VCPU_START.
+ */
+TEST(cpu_negotiate_ends_firmware_starts)
+{
+    const struct vmi_conform_sim_hooks *sim = vmi_conform_sim(t);
+    void *ctx = vmi_conform_sim_ctx(t);
+    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
+    uint64_t r[2] = {0, 0};
+
+    VMI_REQUIRE("VMI-CPU-029", st != NULL);
+    VMI_REQUIRE("VMI-CPU-029", sim->platform_reset(ctx, 1, 1) == 0);
+    VMI_REQUIRE_ST("VMI-CPU-029",
+                   CALL2(t, VMI_HC_NEGOTIATE, VMI_VERSION(1, 0),
+                         VMI_F_VCPU | VMI_F_EVENTS, r),
+                   0);
+    if (!(r[1] & VMI_F_VCPU)) {
+        vmi_conform_na(t, "the host does not offer VMI_F_VCPU");
+        return;
+    }
+    t->be->vcpu_state(t->be->ctx, 1, st);
+    VMI_CHECK_ST("VMI-CPU-029",
+                 CALL2(t, VMI_HC_VCPU_START, 1, vmi_conform_gpa(t, st), NULL),
+                 0);
+    VMI_CHECK("VMI-CPU-029", t->be->vcpu_started(t->be->ctx, 1) == 0);
+}
+
 #define CPU(name, cl, fl)                                                      \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, (fl), VMI_F_VCPU, 2, 3000, name           \
@@ -179,6 +208,9 @@ static const struct vmi_conform_test tests[] = {
     {"cpu_platform_init_acts_as_stop", "VMI-CPU-020", VMI_PROFILE_CORE,
      VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, VMI_F_VCPU | VMI_F_EVENTS, 2, 3000,
      cpu_platform_init_acts_as_stop},
+    {"cpu_negotiate_ends_firmware_starts", "VMI-CPU-029", VMI_PROFILE_CORE,
+     VMI_CONFORM_PRENEG | VMI_CONFORM_SIM | VMI_CONFORM_FRESH_VM, 0, 2, 3000,
+     cpu_negotiate_ends_firmware_starts},
 };
 
 AREA(vmi_conform_area_vcpu, "vcpu", tests);

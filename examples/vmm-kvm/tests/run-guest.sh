@@ -89,7 +89,11 @@ lifecycle)
 spurious)
     # Idle loops that take VMI_WAKE_SPURIOUS as "test again" (VMI-EVT-049).
     need_kvm
-    run 0 --timeout 30 --strict --stats --spurious-wakes "$G/hello.elf"
+    # hello makes one BLOCK: a 50 ms sleep, so that a host busy with other
+    # tests does not let its deadline pass before the BLOCK (no wait, no
+    # spurious wake: seen once with the 5 ms default under ctest -j2).
+    run 0 --timeout 30 --strict --stats --spurious-wakes \
+        --cmdline sleep_ms=50 "$G/hello.elf"
     expect "hello: clock" "$out"
     expect "spurious BLOCK wakes [1-9]" "$err"
     run 0 --timeout 30 --vcpus 2 --strict --stats --spurious-wakes "$G/smp.elf"
