@@ -360,6 +360,38 @@ static void write_json(FILE *f, double total_s, const char *fx)
  * ------------------------------------------------------------- */
 
 /*
+ * Wait up to `cap_ms` (-1: no cap) for fd to be readable, but not past
+ * `deadline` (now_ns() time): past it, kill the child with SIGKILL, once,
+ * and say so.  A timer signal cannot do this: QEMU blocks SIGALRM (it
+ * reads it through a signalfd) and a hung QEMU would stall the run.
+ * Returns poll()'s result.
+ */
+static int poll_child(int fd, int cap_ms, uint64_t deadline, pid_t pid,
+                      int *killed, const char *what)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    uint64_t now = now_ns();
+    int ms;
+
+    if (now >= deadline) {
+        if (!*killed) {
+            fprintf(stderr,
+                    "vmi-bench: %s still running after its time "
+                    "limit: killed\n",
+                    what);
+            kill(pid, SIGKILL);
+            *killed = 1;
+        }
+        ms = cap_ms;
+    } else {
+        uint64_t left = (deadline - now) / 1000000u + 1;
+
+        ms = cap_ms >= 0 && (uint64_t)cap_ms < left ? cap_ms : (int)left;
+    }
+    return poll(&p, 1, ms);
+}
+
+/*
  * Run argv, collect stdout+stderr (up to cap bytes) into out, return the
  * exit status (or -1), with the wall time in *ns.  With mark, *mark_ns is
  * the time the output first contained mark (0: never).
@@ -367,7 +399,7 @@ static void write_json(FILE *f, double total_s, const char *fx)
 static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
                         const char *mark, uint64_t *mark_ns)
 {
-    int pfd[2], st = 0;
+    int pfd[2], st = 0, killed = 0;
     size_t len = 0, mlen = mark ? strlen(mark) : 0, wlen = 0;
     char win[8192]; /* the last bytes read, to find mark across reads */
     uint64_t t0;
@@ -392,14 +424,18 @@ static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
             dup2(nul, 0);
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
-        alarm(60); /* survives exec: a hung child cannot stall the run */
         execv(argv[0], argv);
         _exit(127);
     }
     close(pfd[1]);
     for (;;) {
         char tmp[4096];
-        ssize_t r = read(pfd[0], tmp, sizeof(tmp));
+        ssize_t r;
+
+        if (poll_child(pfd[0], -1, t0 + UINT64_C(60000000000), pid, &killed,
+                       argv[0]) <= 0)
+            continue;
+        r = read(pfd[0], tmp, sizeof(tmp));
 
         if (r < 0 && errno == EINTR)
             continue;
@@ -432,7 +468,7 @@ static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
         *ns = now_ns() - t0;
     if (out)
         out[len] = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return WIFEXITED(st) && !killed ? WEXITSTATUS(st) : -1;
 }
 
 static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
@@ -1925,10 +1961,11 @@ static int qemu_guest(struct grun *g, const char *cmdline, int pagetable,
                     "-kernel",
                     (char *)opt.guest,
                     NULL};
-    int pfd[2], st = 0;
+    int pfd[2], st = 0, killed = 0;
     size_t len = 0;
     double peak = 0, low = 0;
     char status[64];
+    uint64_t t0 = now_ns();
     pid_t pid;
 
     snprintf(cl, sizeof(cl), "%s empty_port=0x528", cmdline);
@@ -1943,15 +1980,14 @@ static int qemu_guest(struct grun *g, const char *cmdline, int pagetable,
     if (pid == 0) {
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
-        alarm(120);
         execv(argv[0], argv);
         _exit(127);
     }
     close(pfd[1]);
     snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);
     for (;;) {
-        struct pollfd p = {pfd[0], POLLIN, 0};
-        int pr = poll(&p, 1, rss ? 2 : -1);
+        int pr = poll_child(pfd[0], rss ? 2 : -1, t0 + UINT64_C(120000000000),
+                            pid, &killed, "QEMU (the bench guest)");
 
         if (pr > 0) {
             char tmp[4096];
@@ -1997,7 +2033,7 @@ static int qemu_guest(struct grun *g, const char *cmdline, int pagetable,
         *peak_kib = peak;
     if (low_kib)
         *low_kib = low;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !g->ok) {
+    if (killed || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || !g->ok) {
         fprintf(stderr,
                 "vmi-bench: QEMU run of the bench guest \"%s\" "
                 "failed:\n%s\n",
