@@ -12,6 +12,12 @@
  *                                        the native ones must pass;
  *   openvmi_test.status=N                the power-off status (default 0),
  *                                        plus 1 if any case failed;
+ *   openvmi_test.cpus=N                  the CPUs that must be online
+ *                                        (default 1);
+ *   openvmi_test.contention              the host runs a CPU hog on the
+ *                                        host CPU of this VM: steal time
+ *                                        must show (otherwise that case
+ *                                        skips);
  *   openvmi_test.boot_only               no case: report an empty plan and
  *                                        power off at once (vmi-bench times
  *                                        the boot and the power-off, not the
@@ -26,6 +32,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +42,11 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/klog.h>
+#include <sys/ptrace.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,6 +212,170 @@ static void case_monotonic(void)
     result(worst == 0, "monotonic_never_goes_back", NULL, why);
 }
 
+/* As many CPUs online as the command line says (the kernel brought them up). */
+static void case_cpus_online(unsigned want)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    char why[96];
+
+    snprintf(why, sizeof(why), "%ld CPUs online, %u expected", n, want);
+    result(n == (long)want, "cpus_online", NULL, why);
+}
+
+/*
+ * CLOCK_MONOTONIC read on every online CPU in turn, the thread moved from
+ * one to the next 2000 times: no read is below the one made before it on
+ * another CPU.  A clock whose CPUs disagree (an unsynchronised TSC taken as
+ * stable) goes back at a move.
+ */
+static void case_monotonic_every_cpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t prev = 0, worst = 0, moves = 0;
+    cpu_set_t set;
+    char why[160];
+
+    for (int i = 0; i < 2000 && n > 0; i++) {
+        uint64_t t;
+
+        CPU_ZERO(&set);
+        CPU_SET(i % n, &set);
+        if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+            snprintf(why, sizeof(why), "sched_setaffinity to CPU %ld: %s",
+                     i % n, strerror(errno));
+            result(0, "monotonic_on_every_cpu", NULL, why);
+            return;
+        }
+        moves++;
+        t = now_ns(CLOCK_MONOTONIC);
+        if (t < prev && prev - t > worst)
+            worst = prev - t;
+        if (t > prev)
+            prev = t;
+    }
+    CPU_ZERO(&set);
+    for (long c = 0; c < n; c++)
+        CPU_SET(c, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+    out("# monotonic on every CPU: %ld CPUs, %llu moves\n", n,
+        (unsigned long long)moves);
+    snprintf(why, sizeof(why), "went back by %llu ns after a move",
+             (unsigned long long)worst);
+    result(worst == 0, "monotonic_on_every_cpu", NULL, why);
+}
+
+/*
+ * clock_gettime(CLOCK_MONOTONIC) answered by the vDSO, without a system
+ * call: a child traced with PTRACE_SYSCALL calls it 1000 times, then makes
+ * the system call itself once, and the tracer counts the clock_gettime and
+ * gettimeofday system calls it sees: exactly the one (which shows that the
+ * count works).  With OpenVMI the vDSO reads CPU 0's clock record (pvclock
+ * mode); without it the answer depends on the clocksource, so the case
+ * skips.
+ */
+static void case_clock_gettime_in_vdso(int want)
+{
+    unsigned calls = 0, stops = 0;
+    char why[160];
+    int st = 0;
+    pid_t pid;
+
+    if (!want) {
+        result(1, "clock_gettime_in_vdso", "OpenVMI absent", NULL);
+        return;
+    }
+    pid = fork();
+    if (pid == 0) {
+        struct timespec ts;
+
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+            _exit(2);
+        raise(SIGSTOP);
+        for (int i = 0; i < 1000; i++)
+            if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+                _exit(1);
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) ||
+        ptrace(PTRACE_SETOPTIONS, pid, NULL,
+               (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) !=
+            0) {
+        result(0, "clock_gettime_in_vdso", NULL, "cannot trace a child");
+        if (pid > 0)
+            kill(pid, SIGKILL);
+        return;
+    }
+    for (;;) {
+        if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) != 0 ||
+            waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+            break;
+        if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+            long nr = ptrace(
+                PTRACE_PEEKUSER, pid,
+                (void *)offsetof(struct user_regs_struct, orig_rax), NULL);
+
+            /* Entry and exit stops alternate: count the entries. */
+            if ((stops++ & 1) == 0 &&
+                (nr == SYS_clock_gettime || nr == SYS_gettimeofday))
+                calls++;
+        }
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        result(0, "clock_gettime_in_vdso", NULL, "the traced child failed");
+        return;
+    }
+    out("# clock_gettime: 1000 calls and 1 system call, %u system call(s) "
+        "seen\n",
+        calls);
+    snprintf(why, sizeof(why),
+             "%u clock_gettime system calls for 1000 calls and 1 direct "
+             "system call: %s",
+             calls, calls ? "not served by the vDSO" : "tracing saw none");
+    result(calls == 1, "clock_gettime_in_vdso", NULL, why);
+}
+
+/* The steal column of /proc/stat's "cpu" line, in USER_HZ ticks, or -1. */
+static long long steal_ticks(void)
+{
+    unsigned long long v[8];
+    char buf[512];
+
+    if (read_file("/proc/stat", buf, sizeof(buf)) != 0 ||
+        sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+        return -1;
+    return (long long)v[7];
+}
+
+/*
+ * Steal time reaches /proc/stat: while the host keeps this vCPU's thread
+ * from running (a CPU hog on the same host CPU), 500 ms of busy loop here
+ * accrue steal ticks.  Skips unless the command line says the host arranged
+ * the contention.
+ */
+static void case_steal_time(int want)
+{
+    long long before, after;
+    uint64_t t0;
+    char why[128];
+
+    if (!want || !strstr(cmdline, "openvmi_test.contention")) {
+        result(1, "steal_time_counted",
+               want ? "no contention arranged" : "OpenVMI absent", NULL);
+        return;
+    }
+    before = steal_ticks();
+    t0 = now_ns(CLOCK_MONOTONIC);
+    while (now_ns(CLOCK_MONOTONIC) - t0 < 500000000u)
+        ;
+    after = steal_ticks();
+    out("# steal: %lld ticks in 500 ms of busy loop\n", after - before);
+    snprintf(why, sizeof(why), "steal went from %lld to %lld ticks", before,
+             after);
+    result(before >= 0 && after > before, "steal_time_counted", NULL, why);
+}
+
 /* nanosleep of 1 us .. 20 ms never returns before the time asked. */
 static void case_nanosleep(void)
 {
@@ -257,7 +434,7 @@ int main(void)
 {
     const char *p;
     int want = 1, have;
-    unsigned status = 0;
+    unsigned status = 0, cpus = 1;
 
     kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
     if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) != 0)
@@ -268,12 +445,15 @@ int main(void)
     p = param("openvmi_test.status");
     if (p)
         status = (unsigned)strtoul(p, NULL, 0);
+    p = param("openvmi_test.cpus");
+    if (p)
+        cpus = (unsigned)strtoul(p, NULL, 0);
 
     out("KTAP version 1\n");
     if (strstr(cmdline, "openvmi_test.boot_only")) {
         out("1..0 # SKIP boot_only: boot and power-off timing\n");
     } else {
-        out("1..5\n");
+        out("1..9\n");
         case_detected(want);
         case_uses_openvmi(want, "clocksource_is_openvmi",
                           "/sys/devices/system/clocksource/clocksource0/"
@@ -286,6 +466,10 @@ int main(void)
                           "clock event device");
         case_monotonic();
         case_nanosleep();
+        case_cpus_online(cpus);
+        case_monotonic_every_cpu();
+        case_clock_gettime_in_vdso(want);
+        case_steal_time(want);
     }
     have = kernel_found_openvmi() == 1;
     out("# %d of %d cases failed; powering off with status %u%s\n", failures,

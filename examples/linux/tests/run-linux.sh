@@ -39,13 +39,17 @@ patched_qemu() {
         fail "the patched QEMU is not built: run examples/qemu/build.sh"
 }
 
-# boot BINARY EXPECTED_EXIT CMDLINE QEMU-ARGS...: one boot, 1 vCPU, -M pc
-# (microvm's PIT calibration hangs some native boots), PVH entry.
+# boot BINARY EXPECTED_EXIT CMDLINE QEMU-ARGS...: one boot, $SMP vCPUs
+# (1: the kernel finds no other CPU without ACPI or MP tables until it
+# takes OpenVMI's CPU list), -M pc (microvm's PIT calibration hangs some
+# native boots), PVH entry.
+SMP=1
+PIN= # a taskset prefix, or nothing
 boot() {
-    bin=$1 want=$2 cmdline=$3
+    bin=$1 want=$2 cmdline="$3 openvmi_test.cpus=$SMP"
     shift 3
-    timeout 120 "$bin" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
-        -M pc -smp 1 -m 256 -nodefaults -no-reboot -display none \
+    timeout 120 $PIN "$bin" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
+        -M pc -smp "$SMP" -m 256 -nodefaults -no-reboot -display none \
         -serial file:"$out" -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -kernel "$K" -append "$cmdline" "$@" 2>"$err"
     got=$?
@@ -72,12 +76,16 @@ native)
         fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
     K=$K boot qemu-system-x86_64 11 \
         "console=ttyS0 openvmi_test.expect=absent openvmi_test.status=5"
-    ktap "$out" 5
+    ktap "$out" 9
     expect "^ok 1 openvmi_absent_as_expected" "$out"
     expect "^ok 2 clocksource_is_openvmi # SKIP" "$out"
     expect "^ok 3 clockevent_is_openvmi # SKIP" "$out"
     expect "^ok 4 monotonic_never_goes_back" "$out"
     expect "^ok 5 nanosleep_never_early" "$out"
+    expect "^ok 6 cpus_online" "$out"
+    expect "^ok 7 monotonic_on_every_cpu" "$out"
+    expect "^ok 8 clock_gettime_in_vdso # SKIP" "$out"
+    expect "^ok 9 steal_time_counted # SKIP" "$out"
     grep "^# " "$out" ;;
 openvmi | openvmi_strict)
     # The patched QEMU with the openvmi device: the kernel finds OpenVMI,
@@ -92,10 +100,14 @@ openvmi | openvmi_strict)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=$strict
-    ktap "$con" 5
+    ktap "$con" 9
     expect "^ok 1 openvmi_detected" "$con"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 3 clockevent_is_openvmi" "$con"
+    expect "^ok 6 cpus_online" "$con"
+    expect "^ok 7 monotonic_on_every_cpu" "$con"
+    expect "^ok 8 clock_gettime_in_vdso" "$con"
+    expect "^ok 9 steal_time_counted # SKIP no contention" "$con"
     expect "Hypervisor detected: OpenVMI" "$out"
     expect "clocksource: Switched to clocksource openvmi" "$con"
     if grep -q "violates" "$err"; then
@@ -103,6 +115,36 @@ openvmi | openvmi_strict)
     fi
     grep "^# " "$con"
     grep "openvmi" "$con" | grep -v "^ok\|^#\|openvmi-test" | head -5 ;;
+openvmi_steal)
+    # Steal time under contention: QEMU and a CPU hog share host CPU 0, so
+    # the vCPU thread waits about half the time; the host reports it
+    # (VMI_F_STEAL) and the guest's /proc/stat must show it.
+    kernel
+    patched_qemu
+    command -v taskset >/dev/null || fail "no taskset (util-linux)"
+    taskset -c 0 sh -c 'while :; do :; done' &
+    hog=$!
+    trap 'kill $hog 2>/dev/null; rm -rf "$tmp"' EXIT
+    PIN="taskset -c 0"
+    K=$K boot "$Q" 7 \
+        "console=hvc0 openvmi_test.contention openvmi_test.status=7" \
+        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon
+    kill $hog
+    ktap "$con" 9
+    expect "^ok 9 steal_time_counted\$" "$con"
+    grep "^# steal" "$con" ;;
+openvmi_novdso)
+    # The vDSO case can fail: with vdso=0 the C library makes the system
+    # call, the tracer sees 1001 of them and the case says so (status 7 + 1).
+    kernel
+    patched_qemu
+    K=$K boot "$Q" 8 \
+        "console=hvc0 vdso=0 openvmi_test.status=7" \
+        -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon
+    tr -d '\r' <"$con" >"$con.tmp" && mv "$con.tmp" "$con"
+    expect "^not ok 8 clock_gettime_in_vdso # 1001 clock_gettime system calls" "$con"
+    [ "$(grep -c "^not ok" "$con")" -eq 1 ] || fail "another case failed"
+    grep "^# clock_gettime" "$con" ;;
 guest_lib)
     # guest-lib inside the kernel: compiled by kbuild with the kernel's
     # flags (retpolines, return thunks, IBT), accepted by objtool, and its
