@@ -307,7 +307,13 @@ uint64_t vmi_conform_time(struct vmi_conform_t *t)
 
 void vmi_conform_cpuid(struct vmi_conform_t *t, uint32_t leaf, uint32_t regs[4])
 {
-    t->be->cpuid(t->be->ctx, leaf, regs);
+    t->be->cpuid(t->be->ctx, leaf, 0, regs);
+}
+
+void vmi_conform_cpuid_sub(struct vmi_conform_t *t, uint32_t leaf,
+                           uint32_t subleaf, uint32_t regs[4])
+{
+    t->be->cpuid(t->be->ctx, leaf, subleaf, regs);
 }
 
 int vmi_conform_vcpu_fresh(struct vmi_conform_t *t, uint32_t *id)

@@ -178,8 +178,8 @@ struct vmi_conform_backend {
     void *ctx;
     /* Write one result line (no newline in line; the backend adds it). */
     void (*emit)(void *ctx, const char *line, size_t len);
-    /* Native CPUID / TSC as the guest sees them. */
-    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t regs[4]);
+    /* Native CPUID (with ECX = subleaf) / TSC as the guest sees them. */
+    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
     uint64_t (*rdtsc)(void *ctx);
     /* Why user_call is NULL (for the "not applicable" detail), or NULL. */
     const char *user_why;
@@ -323,6 +323,9 @@ uint64_t vmi_conform_time(struct vmi_conform_t *t);
 /* CPUID through the backend. */
 void vmi_conform_cpuid(struct vmi_conform_t *t, uint32_t leaf,
                        uint32_t regs[4]);
+/* The same with ECX = subleaf. */
+void vmi_conform_cpuid_sub(struct vmi_conform_t *t, uint32_t leaf,
+                           uint32_t subleaf, uint32_t regs[4]);
 /*
  * The lowest vCPU never started (1..count-1): 0 and *id, or -1 (none
  * left).  Not reserved: it stays fresh until a test starts it.

@@ -45,13 +45,13 @@ static void emit(void *ctx, const char *line, size_t len)
     rt_write(&nl, 1);
 }
 
-static void cpuid(void *ctx, uint32_t leaf, uint32_t regs[4])
+static void cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
     (void)ctx;
     __asm__ volatile("cpuid"
                      : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]),
                        "=d"(regs[3])
-                     : "a"(leaf), "c"(0));
+                     : "a"(leaf), "c"(subleaf));
 }
 
 static uint64_t rdtsc(void *ctx)

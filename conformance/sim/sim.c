@@ -214,16 +214,24 @@ static uint64_t g_virt_to_phys(void *ctx, const void *va)
     return UINT64_C(0x000E000000000000);
 }
 
-static void g_cpuid(void *ctx, uint32_t leaf, uint32_t regs[4])
+/*
+ * The simulated processor: leaf 1 with the hypervisor bit and the vCPU's
+ * initial APIC ID (EBX 31:24, its id: host-lib's default platform ids),
+ * no leaf 0xB (leaf 0 reads zero), and host-lib's block.
+ */
+static void g_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf,
+                    uint32_t regs[4])
 {
     struct vmi_sim *s = ctx;
 
     memset(regs, 0, 4 * sizeof(regs[0]));
     if (leaf == 1) {
+        regs[1] = s->cur << 24;
         regs[2] = 1u << 31; /* hypervisor present */
         return;
     }
-    vmi_host_cpuid(s->vm, s->cur, vmi_host_cpuid_base(), leaf, regs);
+    vmi_host_cpuid_sub(s->vm, s->cur, vmi_host_cpuid_base(), leaf, subleaf,
+                       regs);
 }
 
 static uint64_t g_rdtsc(void *ctx)
@@ -322,9 +330,10 @@ static void b_emit(void *ctx, const char *line, size_t len)
     s->cfg.emit(s->cfg.emit_ctx, line, len);
 }
 
-static void b_cpuid(void *ctx, uint32_t leaf, uint32_t regs[4])
+static void b_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf,
+                    uint32_t regs[4])
 {
-    g_cpuid(ctx, leaf, regs);
+    g_cpuid(ctx, leaf, subleaf, regs);
 }
 
 static uint64_t b_rdtsc(void *ctx)

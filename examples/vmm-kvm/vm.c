@@ -182,8 +182,8 @@ static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
     supported_cpuid_wait(vm);
     c = vm->supported;
     vm->supported = NULL;
-    out = calloc(1, sizeof(*c) +
-                        (SUPPORTED_CPUID_MAX + 16) * sizeof(c->entries[0]));
+    out = calloc(1, sizeof(*c) + (SUPPORTED_CPUID_MAX + 16 + VMM_MAX_VCPUS) *
+                                     sizeof(c->entries[0]));
     if (!c || !out) {
         free(c);
         free(out);
@@ -229,6 +229,24 @@ static int setup_cpuid(struct vmm *vm, char *why, size_t why_len)
         uint32_t r[4] = {0};
         struct kvm_cpuid_entry2 e = {.function = base + l};
 
+        /*
+         * The vCPU map (B + 9, VMI-DSC-043) takes a vCPU id in ECX: one
+         * entry per id; KVM reads an ECX without an entry as zeros, the
+         * answer past the vCPU count (VMI-DSC-044).
+         */
+        if (l == VMI_CPUID_VCPU_MAP) {
+            for (uint32_t j = 0; j < vm->nvcpus; j++) {
+                e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+                e.index = j;
+                vmi_host_cpuid_sub(vm->host, 0, base, base + l, j, r);
+                e.eax = r[0];
+                e.ebx = r[1];
+                e.ecx = r[2];
+                e.edx = r[3];
+                out->entries[n++] = e;
+            }
+            continue;
+        }
         if (!vmi_host_cpuid(vm->host, 0, base, base + l, r)) {
             free(c);
             free(out);

@@ -42,7 +42,8 @@ struct vmi_guest_ops {
     /* A log line for the kernel's log (no newline).  May be NULL. */
     void (*log)(void *ctx, const char *msg);
     /* Overrides (NULL: native instruction). */
-    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t regs[4]);
+    /* CPUID leaf with subleaf (ECX; aarch64: x1 of the information call) */
+    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
     uint64_t (*rdtsc)(void *ctx);
     /*
      * The transport: nr, VMI_HC_MAX_ARGS args in, VMI_HC_MAX_RETS results
@@ -126,6 +127,14 @@ int vmi_guest_init(struct vmi_guest *g, const struct vmi_guest_ops *ops,
  * -VMI_E_VERSION when no version of the host is implemented here.
  */
 int vmi_guest_probe(struct vmi_guest *g);
+/*
+ * The platform id of vCPU `vcpu` (CPUID leaf B+9, VMI-DSC-043): on x86-64
+ * its initial x2APIC ID, on aarch64 its MPIDR affinity (Aff3 in bits
+ * 31:24).  After a successful probe.  Returns 0, -VMI_E_RANGE when the
+ * host has no such vCPU, -VMI_E_NOTSUP when the host predates the leaf.
+ */
+int vmi_guest_vcpu_platform_id(const struct vmi_guest *g, uint32_t vcpu,
+                               uint32_t *id);
 
 /*
  * Negotiate version and features.  want is reduced to what the host offers

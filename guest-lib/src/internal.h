@@ -16,7 +16,7 @@
  * INFO(n) onto leaves 1 and 0x40000000 + n), so probe.c has one algorithm.
  * An arch with no hypervisor interface at all returns zeros.
  */
-void vmi__arch_cpuid(uint32_t leaf, uint32_t regs[4]);
+void vmi__arch_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 /* Read the time counter (x86: lfence; rdtsc.  aarch64: isb; cntvct_el0). */
 uint64_t vmi__arch_rdtsc(void);
 /* Transports this arch can execute natively (VMI_TRANSPORT_* bits). */

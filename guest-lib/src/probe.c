@@ -17,13 +17,19 @@
 
 enum { EAX, EBX, ECX, EDX };
 
-static void cpuid(const struct vmi_guest *g, uint32_t leaf, uint32_t r[4])
+static void cpuid_sub(const struct vmi_guest *g, uint32_t leaf, uint32_t sub,
+                      uint32_t r[4])
 {
     r[EAX] = r[EBX] = r[ECX] = r[EDX] = 0;
     if (g->ops.cpuid)
-        g->ops.cpuid(g->ops.ctx, leaf, r);
+        g->ops.cpuid(g->ops.ctx, leaf, sub, r);
     else
-        vmi__arch_cpuid(leaf, r);
+        vmi__arch_cpuid(leaf, sub, r);
+}
+
+static void cpuid(const struct vmi_guest *g, uint32_t leaf, uint32_t r[4])
+{
+    cpuid_sub(g, leaf, 0, r);
 }
 
 static int find_base(const struct vmi_guest *g, uint32_t *base)
@@ -207,5 +213,25 @@ int vmi_guest_negotiate(struct vmi_guest *g, uint64_t want, uint64_t *granted)
     g->features = rets[1] & req;
     if (granted)
         *granted = g->features;
+    return 0;
+}
+
+int vmi_guest_vcpu_platform_id(const struct vmi_guest *g, uint32_t vcpu,
+                               uint32_t *id)
+{
+    uint32_t base = g->info.cpuid_base, r[4];
+
+    *id = 0;
+    if (!base)
+        return -VMI_E_STATE;
+    cpuid(g, base + VMI_CPUID_SIGNATURE, r);
+    if (r[EAX] < base + VMI_CPUID_VCPU_MAP)
+        return -VMI_E_NOTSUP; /* a host of an earlier draft */
+    if (vcpu >= g->info.vcpu_count)
+        return -VMI_E_RANGE;
+    cpuid_sub(g, base + VMI_CPUID_VCPU_MAP, vcpu, r);
+    if (!(r[EBX] & VMI_VCPU_MAP_EXISTS))
+        return -VMI_E_RANGE;
+    *id = r[EAX];
     return 0;
 }

@@ -72,11 +72,13 @@ static void put_str(uint32_t *r, const char *s)
     memcpy(r, s, 4);
 }
 
-static void cpuid(void *ctx, uint32_t leaf, uint32_t r[4])
+/* The subleaf matters to leaf B + 9 only, which this draft-1 host lacks. */
+static void cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
     struct fake_host *fh = ctx;
     uint32_t b = fh->base;
 
+    (void)subleaf;
     fh->cpuid_calls++;
     r[0] = r[1] = r[2] = r[3] = 0;
     if (leaf == 0) {

@@ -187,6 +187,13 @@ struct vmi_host_config {
     uint32_t timer_min_delta_ns;
     uint32_t timer_resolution_ns;
     uint32_t clock_skew_ns;
+    /*
+     * Each vCPU's platform id, announced in CPUID leaf B+9 (VMI-DSC-043):
+     * x86-64, its initial x2APIC ID; aarch64, its MPIDR affinity with Aff3
+     * in bits 31:24.  vcpu_count entries, copied at creation; NULL: vCPU n
+     * has platform id n.
+     */
+    const uint32_t *platform_ids;
 };
 
 #define VMI_HOST_MAX_VCPUS 1024u
@@ -243,6 +250,14 @@ VMI_HOST_API void vmi_host_vm_destroy(struct vmi_host_vm *vm);
  */
 VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
                                 uint32_t base, uint32_t leaf, uint32_t regs[4]);
+/*
+ * The same with the subleaf (ECX on x86-64; x1 of an aarch64 information
+ * call): leaf B+9 answers for the vCPU id in it.  vmi_host_cpuid() passes
+ * subleaf 0.
+ */
+VMI_HOST_API int vmi_host_cpuid_sub(struct vmi_host_vm *vm, uint32_t vcpu,
+                                    uint32_t base, uint32_t leaf,
+                                    uint32_t subleaf, uint32_t regs[4]);
 VMI_HOST_API uint32_t vmi_host_cpuid_base(void); /* 0x40000100 */
 
 /*

@@ -36,6 +36,29 @@ static uint32_t vendor_word(const struct vmi_host_vm *vm, unsigned i)
 VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
                                 uint32_t base, uint32_t leaf, uint32_t regs[4])
 {
+    return vmi_host_cpuid_sub(vm, vcpu, base, leaf, 0, regs);
+}
+
+/* Leaf B+9: the platform id of vCPU `sub` (VMI-DSC-043, VMI-DSC-044). */
+static void vcpu_map(const struct vmi_host_vm *vm, uint32_t vcpu, uint32_t sub,
+                     uint32_t regs[4])
+{
+    if (VMI__FAULT_IS(vm, VCPU_MAP_IGNORES_ECX) && vcpu < vm->cfg.vcpu_count &&
+        sub < vm->cfg.vcpu_count)
+        sub = vcpu; /* a per-vCPU table without the subleaf */
+    if (sub < vm->cfg.vcpu_count) {
+        regs[0] = vm->vcpus[sub].platform_id;
+        regs[1] = VMI_VCPU_MAP_EXISTS;
+    } else if (VMI__FAULT_IS(vm, VCPU_MAP_PAST_COUNT)) {
+        regs[0] = sub; /* an identity map with no end */
+        regs[1] = VMI_VCPU_MAP_EXISTS;
+    }
+}
+
+VMI_HOST_API int vmi_host_cpuid_sub(struct vmi_host_vm *vm, uint32_t vcpu,
+                                    uint32_t base, uint32_t leaf,
+                                    uint32_t subleaf, uint32_t regs[4])
+{
     uint32_t off;
 
     if (!vm || !regs || base < VMI_CPUID_SCAN_FIRST ||
@@ -97,6 +120,12 @@ VMI_HOST_API int vmi_host_cpuid(struct vmi_host_vm *vm, uint32_t vcpu,
         /* The caller's id (VMI-DSC-040); the fault answers 0 everywhere. */
         if (vcpu < vm->cfg.vcpu_count && !VMI__FAULT_IS(vm, VCPU_LEAF_ZERO))
             regs[0] = vcpu;
+        break;
+    case VMI_CPUID_VCPU_MAP:
+        if (VMI__FAULT_IS(vm, TIMING_LEAF_MISSING) ||
+            VMI__FAULT_IS(vm, CPUID_WRONG_MAX_LEAF))
+            break;
+        vcpu_map(vm, vcpu, subleaf, regs);
         break;
     case VMI_CPUID_VENDOR0:
     case VMI_CPUID_VENDOR1:

@@ -146,6 +146,7 @@ VMI_HOST_API int vmi_host_vm_create(const struct vmi_host_config *cfg,
     if (cfg->vendor)
         memcpy(vm->vendor, cfg->vendor, strlen(cfg->vendor));
     vm->cfg.vendor = NULL;
+    vm->cfg.platform_ids = NULL; /* copied into the vCPUs below */
 
     /* Everything the hypercall path needs is allocated here, once. */
     vm->vcpus = calloc(cfg->vcpu_count, sizeof(*vm->vcpus));
@@ -160,6 +161,7 @@ VMI_HOST_API int vmi_host_vm_create(const struct vmi_host_config *cfg,
         struct vmi__vcpu *v = &vm->vcpus[i];
         v->clock_gpa = v->event_gpa = v->steal_gpa = VMI_GPA_NONE;
         v->old_event_gpa = VMI_GPA_NONE;
+        v->platform_id = cfg->platform_ids ? cfg->platform_ids[i] : i;
         v->scratch = malloc(VMI__SCRATCH_BYTES);
         if (!v->scratch)
             goto nomem;

@@ -118,14 +118,17 @@ enum vmi__fault {
     VMI__FAULT_SAVE_CONFIG_ABSOLUTE,
     VMI__FAULT_RESTORE_IGNORES_CONFIG,
     VMI__FAULT_NEGOTIATE_KEEPS_FIRMWARE_VCPUS,
+    VMI__FAULT_VCPU_MAP_IGNORES_ECX,
+    VMI__FAULT_VCPU_MAP_PAST_COUNT,
     VMI__FAULT_COUNT
 };
 
 struct vmi__vcpu {
-    uint32_t started;   /* running (vCPU 0 from creation) */
-    uint32_t starting;  /* VCPU_START in progress (start_vcpu callback) */
-    uint32_t stops;     /* times stopped: VCPU_STOP, RESET, INIT */
-    uint64_t clock_gpa; /* VMI_GPA_NONE when not registered */
+    uint32_t started;     /* running (vCPU 0 from creation) */
+    uint32_t starting;    /* VCPU_START in progress (start_vcpu callback) */
+    uint32_t stops;       /* times stopped: VCPU_STOP, RESET, INIT */
+    uint32_t platform_id; /* CPUID leaf B+9 (VMI-DSC-043) */
+    uint64_t clock_gpa;   /* VMI_GPA_NONE when not registered */
     uint64_t event_gpa;
     uint64_t old_event_gpa; /* the record left last (fault injection only) */
     uint64_t steal_gpa;

@@ -179,7 +179,7 @@ static void test_cpuid_block(void **state)
 
     assert_int_equal(b, 0x40000100u);
     assert_int_equal(vmi_host_cpuid(x->vm, 0, b, b, r), 1);
-    assert_int_equal(r[0], b + 8);
+    assert_int_equal(r[0], b + 9);
     assert_int_equal(r[1], VMI_CPUID_SIGNATURE_EBX);
     assert_int_equal(r[2], VMI_CPUID_SIGNATURE_ECX);
     assert_int_equal(r[3], VMI_CPUID_SIGNATURE_EDX);
@@ -247,6 +247,59 @@ static void test_cpuid_without_pt_announces_no_pins(void **state)
     assert_int_equal(r[3], 0);
     assert_int_equal(vmi_host_cpuid(vm, 0, b, b + 2, r), 1);
     assert_int_equal(r[3], VMI_PROFILE_CORE | VMI_PROFILE_MIGRATION);
+    vmi_host_vm_destroy(vm);
+    fake_fini(f);
+    free(f);
+}
+
+/*
+ * B + 9 maps a vCPU id in the subleaf to the platform id the embedder gave
+ * (VMI-DSC-043), the same on every vCPU; identity without a map; zeros
+ * past the vCPU count (VMI-DSC-044).  The embedder's array is copied.
+ */
+static void test_cpuid_vcpu_map(void **state)
+{
+    struct fake_host *f = calloc(1, sizeof(*f));
+    uint32_t ids[4] = {0, 2, 4, 6};
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm;
+    uint32_t b = vmi_host_cpuid_base(), r[4];
+
+    (void)state;
+    fake_init(f);
+    fake_config(f, &cfg);
+    assert_int_equal(cfg.vcpu_count, 4);
+    vm = fake_vm(f, &cfg);
+    for (uint32_t v = 0; v < 4; v++) {
+        assert_int_equal(vmi_host_cpuid_sub(vm, 3, b, b + 9, v, r), 1);
+        assert_int_equal(r[0], v);
+        assert_int_equal(r[1], VMI_VCPU_MAP_EXISTS);
+        assert_int_equal(r[2] | r[3], 0);
+    }
+    vmi_host_vm_destroy(vm);
+    cfg.platform_ids = ids;
+    vm = fake_vm(f, &cfg);
+    ids[1] = 99;
+    for (uint32_t asker = 0; asker < 4; asker++)
+        for (uint32_t v = 0; v < 4; v++) {
+            assert_int_equal(vmi_host_cpuid_sub(vm, asker, b, b + 9, v, r), 1);
+            assert_int_equal(r[0], 2 * v);
+            assert_int_equal(r[1], VMI_VCPU_MAP_EXISTS);
+        }
+    /* Subleaf 0 through the old entry point: vCPU 0's. */
+    assert_int_equal(vmi_host_cpuid(vm, 2, b, b + 9, r), 1);
+    assert_int_equal(r[0], 0);
+    assert_int_equal(r[1], VMI_VCPU_MAP_EXISTS);
+    for (uint32_t v = 4; v != 0; v = v < 0x80000000u ? v * 2 : 0) {
+        memset(r, 0xAA, sizeof(r));
+        assert_int_equal(vmi_host_cpuid_sub(vm, 1, b, b + 9, v, r), 1);
+        assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+    }
+    assert_int_equal(vmi_host_cpuid_sub(vm, 1, b, b + 9, 0xFFFFFFFFu, r), 1);
+    assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+    /* The highest leaf is B + 9 now. */
+    assert_int_equal(vmi_host_cpuid(vm, 0, b, b, r), 1);
+    assert_int_equal(r[0], b + 9);
     vmi_host_vm_destroy(vm);
     fake_fini(f);
     free(f);
@@ -460,6 +513,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cpuid_block, fake_setup,
                                         fake_teardown),
         cmocka_unit_test(test_cpuid_without_pt_announces_no_pins),
+        cmocka_unit_test(test_cpuid_vcpu_map),
         cmocka_unit_test(test_bad_configs_are_rejected),
         cmocka_unit_test(test_every_status_is_listed_for_its_call),
         cmocka_unit_test(test_status_names),

@@ -986,6 +986,24 @@ static int sc_vcpu_leaf_zero(struct fake_fx *x)
     return r[0] != 2;
 }
 
+/* vCPU 0 asks for vCPU 2's platform id and gets its own. */
+static int sc_vcpu_map_ignores_ecx(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid_sub(x->vm, 0, b, b + VMI_CPUID_VCPU_MAP, 2, r);
+    return r[0] != 2 || r[1] != VMI_VCPU_MAP_EXISTS;
+}
+
+/* Past the vCPU count the leaf must read zero. */
+static int sc_vcpu_map_past_count(struct fake_fx *x)
+{
+    uint32_t r[4], b = vmi_host_cpuid_base();
+
+    vmi_host_cpuid_sub(x->vm, 0, b, b + VMI_CPUID_VCPU_MAP, 1000, r);
+    return r[0] || r[1] || r[2] || r[3];
+}
+
 static int sc_pin_limit_tiny(struct fake_fx *x)
 {
     uint32_t r[4], b = vmi_host_cpuid_base();
@@ -1252,6 +1270,8 @@ static const struct {
     {"save-config-absolute", sc_save_config_absolute},
     {"restore-ignores-config", sc_restore_ignores_config},
     {"negotiate-keeps-firmware-vcpus", sc_negotiate_keeps_firmware_vcpus},
+    {"vcpu-map-ignores-ecx", sc_vcpu_map_ignores_ecx},
+    {"vcpu-map-past-count", sc_vcpu_map_past_count},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

@@ -21,14 +21,14 @@
 #define VMI_CPUID_SIGNATURE_ECX         0x494D564Fu
 #define VMI_CPUID_SIGNATURE_EDX         0x494D564Fu
 /* Leaves in the OpenVMI block, B + 0 to B + this - 1. */
-#define VMI_CPUID_LEAF_COUNT            9u
+#define VMI_CPUID_LEAF_COUNT            10u
 
 /*
- * Leaf B + 0: EAX: Highest leaf of the OpenVMI block (B + 8 or more; B + 6 from
- * a host of the first 1.0 draft). On aarch64, information function 0 returns
- * the highest information function number here (8 or more), not B + n. EBX:
- * Signature bytes 0-3 ("OVMI"). ECX: Signature bytes 4-7 ("OVMI"). EDX:
- * Signature bytes 8-11 ("OVMI").
+ * Leaf B + 0: EAX: Highest leaf of the OpenVMI block (B + 9 or more; B + 6 from
+ * a host of the first 1.0 draft, B + 8 from one of the second). On aarch64,
+ * information function 0 returns the highest information function number here
+ * (9 or more), not B + n. EBX: Signature bytes 0-3 ("OVMI"). ECX: Signature
+ * bytes 4-7 ("OVMI"). EDX: Signature bytes 8-11 ("OVMI").
  */
 #define VMI_CPUID_SIGNATURE             0u
 
@@ -92,6 +92,16 @@
  * zero.
  */
 #define VMI_CPUID_VCPU                  8u
+
+/*
+ * Leaf B + 9: Input: ECX: a vCPU id (on aarch64: x1 of information function 9).
+ * EAX: The platform id of vCPU ECX: on x86-64 its initial x2APIC ID (what CPUID
+ * leaf 0xB returns in EDX on that vCPU); on aarch64 its MPIDR_EL1 affinity,
+ * Aff2:Aff1:Aff0 in bits 23:0 and Aff3 in bits 31:24. Zero when ECX is not
+ * below the vCPU count. EBX: VMI_VCPU_MAP_* bits: EXISTS when ECX is below the
+ * vCPU count; zero otherwise. ECX: Reserved, zero. EDX: Reserved, zero.
+ */
+#define VMI_CPUID_VCPU_MAP              9u
 /* VERSION.EDX bits that hold the doorbell port. */
 #define VMI_CPUID_PORT_MASK             0xFFFFu
 /* Bytes of the hypervisor identity string. */
@@ -184,5 +194,9 @@
 #define VMI_PROFILE_CORE_FEATURES       UINT64_C(0x17F)
 #define VMI_PROFILE_PAGETABLE_FEATURES  UINT64_C(0x80)
 #define VMI_PROFILE_MIGRATION_FEATURES  UINT64_C(0)
+
+/* VMI_VCPU_MAP_* bits. */
+/* Leaf B + 9: vCPU ECX exists and EAX is its platform id. */
+#define VMI_VCPU_MAP_EXISTS             (1u << 0)
 
 #endif /* VMI_DISCOVERY_H */

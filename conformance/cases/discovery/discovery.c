@@ -206,6 +206,104 @@ TEST(dsc_vcpu_leaf_names_the_caller)
     VMI_CHECK("VMI-DSC-039", same);
 }
 
+/*
+ * What one vCPU sees of the vCPU map: its own id (B + 8), its platform id
+ * as the processor reports it, and leaf B + 9 for the first MAP_SEEN vCPU
+ * ids, for the vCPU count and for 0xFFFFFFFF.
+ */
+#define MAP_SEEN 64u
+struct map_view {
+    uint32_t self_id;
+    uint32_t self_platform;
+    uint32_t map[MAP_SEEN][4];
+    uint32_t past[2][4];
+};
+
+/* The initial x2APIC ID from leaf 0xB, or the APIC ID from leaf 1. */
+static uint32_t platform_self(struct vmi_conform_t *t)
+{
+    uint32_t r[4];
+
+    vmi_conform_cpuid(t, 0, r);
+    if (r[0] >= 0xB) {
+        vmi_conform_cpuid_sub(t, 0xB, 0, r);
+        if (r[1] & 0xFFFFu)
+            return r[3];
+    }
+    vmi_conform_cpuid(t, 1, r);
+    return r[1] >> 24;
+}
+
+static void read_map(struct vmi_conform_t *t, void *arg)
+{
+    struct map_view *m = arg;
+    uint32_t b = cases_cpuid_base(t), r[4], n;
+
+    vmi_conform_cpuid(t, b + VMI_CPUID_VCPU, r);
+    m->self_id = r[0];
+    m->self_platform = platform_self(t);
+    vmi_conform_cpuid(t, b + VMI_CPUID_FEATURES, r);
+    n = r[2];
+    for (uint32_t i = 0; i < MAP_SEEN && i < n; i++)
+        vmi_conform_cpuid_sub(t, b + VMI_CPUID_VCPU_MAP, i, m->map[i]);
+    vmi_conform_cpuid_sub(t, b + VMI_CPUID_VCPU_MAP, n, m->past[0]);
+    vmi_conform_cpuid_sub(t, b + VMI_CPUID_VCPU_MAP, 0xFFFFFFFFu, m->past[1]);
+}
+
+/*
+ * Leaf B + 9 gives, on two vCPUs, the same platform id for each vCPU id,
+ * and it is the one each of the two reports itself (VMI-DSC-043); past
+ * the vCPU count the leaf reads zero (VMI-DSC-044).
+ */
+TEST(dsc_vcpu_map_gives_platform_ids)
+{
+    struct map_view *me, *other;
+    uint32_t b = cases_cpuid_base(t), r[4], id, n, i;
+    int same = 1, exists = 1;
+
+#if !defined(__x86_64__)
+    vmi_conform_na(t, "the processor's own id is read through CPUID here");
+    return;
+#endif
+    VMI_REQUIRE("VMI-DSC-043", b != 0);
+    vmi_conform_cpuid(t, b, r);
+    VMI_REQUIRE("VMI-DSC-043", r[0] >= b + VMI_CPUID_VCPU_MAP);
+    VMI_REQUIRE("VMI-DSC-043", vmi_conform_vcpu_any(t, &id) == 0);
+    me = vmi_conform_alloc(t, sizeof(*me), 64);
+    other = vmi_conform_alloc(t, sizeof(*other), 64);
+    VMI_REQUIRE("VMI-DSC-043", me && other);
+    read_map(t, me);
+    VMI_REQUIRE("VMI-DSC-043",
+                vmi_conform_vcpu_run(t, id, read_map, other) == 0);
+    vmi_conform_cpuid(t, b + VMI_CPUID_FEATURES, r);
+    n = r[2] < MAP_SEEN ? r[2] : MAP_SEEN;
+    VMI_REQUIRE("VMI-DSC-043", me->self_id < n && other->self_id < n);
+    for (i = 0; i < n; i++) {
+        for (uint32_t k = 0; k < 4; k++)
+            if (me->map[i][k] != other->map[i][k])
+                same = 0;
+        if (me->map[i][1] != VMI_VCPU_MAP_EXISTS || me->map[i][2] ||
+            me->map[i][3])
+            exists = 0;
+    }
+    VMI_CHECK("VMI-DSC-043", same);
+    VMI_CHECK("VMI-DSC-043", exists);
+    VMI_CHECK_EQ("VMI-DSC-043", me->map[me->self_id][0], me->self_platform);
+    VMI_CHECK_EQ("VMI-DSC-043", me->map[other->self_id][0],
+                 other->self_platform);
+    VMI_CHECK("VMI-DSC-043", me->self_platform != other->self_platform);
+    for (i = 0; i < 2; i++) {
+        VMI_CHECK_EQ("VMI-DSC-044",
+                     me->past[i][0] | me->past[i][1] | me->past[i][2] |
+                         me->past[i][3],
+                     0);
+        VMI_CHECK_EQ("VMI-DSC-044",
+                     other->past[i][0] | other->past[i][1] | other->past[i][2] |
+                         other->past[i][3],
+                     0);
+    }
+}
+
 #define DSC(name, cl)                                                          \
     {                                                                          \
 #name, cl, VMI_PROFILE_CORE, VMI_CONFORM_PRENEG, 0, 1, 1000, name      \
@@ -227,6 +325,8 @@ static const struct vmi_conform_test tests[] = {
     DSC(dsc_leaves_identical_on_every_vcpu_and_over_time, "VMI-DSC-038"),
     {"dsc_vcpu_leaf_names_the_caller", "VMI-DSC-040 VMI-DSC-038 VMI-DSC-039",
      VMI_PROFILE_CORE, 0, VMI_F_VCPU, 2, 1000, dsc_vcpu_leaf_names_the_caller},
+    {"dsc_vcpu_map_gives_platform_ids", "VMI-DSC-043 VMI-DSC-044",
+     VMI_PROFILE_CORE, 0, VMI_F_VCPU, 2, 1000, dsc_vcpu_map_gives_platform_ids},
 };
 
 AREA(vmi_conform_area_discovery, "discovery", tests);

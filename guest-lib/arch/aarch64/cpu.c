@@ -29,9 +29,9 @@ void vmi__arch_smccc(uint32_t fid, const uint64_t args[VMI_HC_MAX_ARGS],
     out[3] = x3;
 }
 
-void vmi__arch_cpuid(uint32_t leaf, uint32_t regs[4])
+void vmi__arch_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
-    vmi__smccc_cpuid(vmi__arch_smccc, leaf, regs);
+    vmi__smccc_cpuid(vmi__arch_smccc, leaf, subleaf, regs);
 }
 
 uint64_t vmi__arch_rdtsc(void)

@@ -18,9 +18,10 @@ static int is_openvmi(vmi__smccc_fn smccc)
            (uint32_t)out[3] == VMI_SMCCC_UID_W3;
 }
 
-void vmi__smccc_cpuid(vmi__smccc_fn smccc, uint32_t leaf, uint32_t regs[4])
+void vmi__smccc_cpuid(vmi__smccc_fn smccc, uint32_t leaf, uint32_t subleaf,
+                      uint32_t regs[4])
 {
-    static const uint64_t none[VMI_HC_MAX_ARGS] = {0, 0, 0, 0, 0};
+    uint64_t args[VMI_HC_MAX_ARGS] = {subleaf, 0, 0, 0, 0};
     uint64_t out[4];
     uint32_t n;
 
@@ -36,7 +37,7 @@ void vmi__smccc_cpuid(vmi__smccc_fn smccc, uint32_t leaf, uint32_t regs[4])
     /* INFO is only meaningful behind the UUID (SMCCC vendor range). */
     if (!is_openvmi(smccc))
         return;
-    smccc(VMI_SMCCC_INFO(n), none, out);
+    smccc(VMI_SMCCC_INFO(n), args, out);
     regs[0] = (uint32_t)out[0];
     regs[1] = (uint32_t)out[1];
     regs[2] = (uint32_t)out[2];

@@ -6,9 +6,10 @@
  */
 #include "../../src/internal.h"
 
-void vmi__arch_cpuid(uint32_t leaf, uint32_t regs[4])
+void vmi__arch_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
     (void)leaf;
+    (void)subleaf;
     regs[0] = regs[1] = regs[2] = regs[3] = 0;
 }
 

@@ -2,9 +2,9 @@
 /* arch/x86_64/cpu.c: CPUID, TSC, the VMCALL/VMMCALL/port-I/O transports. */
 #include "../../src/internal.h"
 
-void vmi__arch_cpuid(uint32_t leaf, uint32_t regs[4])
+void vmi__arch_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
-    uint32_t a = leaf, b, c = 0, d;
+    uint32_t a = leaf, b, c = subleaf, d;
 
     __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
     regs[0] = a;
