@@ -228,7 +228,12 @@ int vmi_guest_timer_cancel(const struct vmi_guest *g, uint32_t timer,
 
 /*
  * Register rec (64-byte aligned) and the upcall vector for v, on vCPU v
- * itself; NULL unregisters.  v->events changes only on success.
+ * itself; NULL unregisters.  v->events changes only on success, after the
+ * call: make it with interrupts disabled, since the host may make an
+ * upcall as the call returns (events it kept for a vCPU without a record)
+ * and a handler that runs before v->events is set takes nothing, leaving
+ * the bits pending with no upcall to come.  Initialise rec first
+ * (VMI-EVT-019): pending zero, mask as wanted, reserved zero.
  */
 int vmi_guest_event_register(struct vmi_guest_vcpu *v,
                              struct vmi_event_record *rec, uint32_t vector);

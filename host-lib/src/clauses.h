@@ -18,6 +18,7 @@
 #define VMI__CL_G_RANGE "VMI-CALL-033"   /* id, count, length range */
 #define VMI__CL_G_CONSOLE "VMI-CON-007"  /* console flooding */
 #define VMI__CL_G_BLOCK_IF "VMI-EVT-048" /* BLOCK with interrupts enabled */
+#define VMI__CL_G_EVT_INIT "VMI-EVT-019" /* record registered not zeroed */
 
 /* Host clauses that the injected faults break, one each. */
 #define VMI__CL_TMR_NEVER_EARLY "VMI-TMR-020"

@@ -124,7 +124,7 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
     uint64_t gpa = c->call->args[0];
     uint64_t vector = c->call->args[1];
     struct vmi_event_record *r;
-    uint64_t old, mask;
+    uint64_t old, mask, old_gpa = v->event_gpa;
 
     if (c->call->args[2])
         return -VMI_E_INVAL;
@@ -143,6 +143,14 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
     v->event_gpa = gpa;
     v->event_vector = (uint32_t)vector;
     r = record(vm, c->vcpu);
+    /*
+     * A record that is not the vCPU's current one was written by the guest
+     * alone since it was last unregistered: pending bits there mean the
+     * guest did not initialise it (VMI-EVT-019, reported in strict mode).
+     */
+    if (r && gpa != old_gpa &&
+        __atomic_load_n(&r->pending, __ATOMIC_SEQ_CST) != 0)
+        c->record_uninit = 1;
     if (VMI__FAULT_IS(vm, EVENT_REGISTER_DROPS_PENDING))
         v->host_pending = 0;
     if (r && v->host_pending) {

@@ -21,6 +21,10 @@ void vmi__strict_note(struct vmi__ctx *c, uint64_t nr, int64_t status)
         clause = VMI__CL_G_BLOCK_IF;
         what = "BLOCK called with interrupts enabled";
     }
+    if (nr == VMI_HC_EVENT_REGISTER && status == 0 && c->record_uninit) {
+        clause = VMI__CL_G_EVT_INIT;
+        what = "event record registered with pending bits set";
+    }
     switch (-status) {
     case VMI_E_NOSYS:
         clause = VMI__CL_G_NOSYS;

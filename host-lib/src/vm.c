@@ -236,6 +236,7 @@ void vmi__ctx_init(struct vmi__ctx *c, struct vmi_host_vm *vm, uint32_t vcpu,
     for (uint32_t w = 0; w < VMI__KICK_WORDS; w++)
         c->stop[w] = 0;
     c->timers_changed = 0;
+    c->record_uninit = 0;
     c->clause = NULL;
     c->what = NULL;
 }

@@ -232,6 +232,7 @@ struct vmi__ctx {
     uint64_t kick[VMI__KICK_WORDS];
     uint64_t stop[VMI__KICK_WORDS]; /* vCPUs to stop (ops->stop_vcpu) */
     int timers_changed;
+    int record_uninit;  /* EVENT_REGISTER: the new record had pending bits */
     const char *clause; /* strict-mode report, if any */
     const char *what;
 };

@@ -156,6 +156,53 @@ static void test_strict_reports_block_with_interrupts_enabled(void **state)
     assert_string_equal(VMI__CL_G_BLOCK_IF, "VMI-EVT-048");
 }
 
+/*
+ * VMI-EVT-019: a record registered on a vCPU without one (after a stop,
+ * say) must have pending zero; registering the current record again is
+ * no fault, whatever the host left there.
+ */
+static void test_strict_reports_uninitialised_event_record(void **state)
+{
+    struct fake_fx *x = *state;
+    struct vmi_event_record *r = fake_gpa(&x->f, 0x3000);
+    struct vmi_event_record *r2 = fake_gpa(&x->f, 0x3040);
+
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_NEGOTIATE, VMI_SPEC_VERSION,
+                               VMI_F_ALL_1_0, 0, 0, 0, NULL),
+                     0);
+    memset(r, 0, sizeof(*r));
+    memset(r2, 0, sizeof(*r2));
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_EVENT_REGISTER, 0x3000, 0x40, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(x->f.violations, 0);
+    /* The host sets a bit; the guest registers the same record again. */
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_EVENT_SEND, 0, 1, 3, 0, 0, NULL), 0);
+    assert_int_not_equal(r->pending, 0);
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_EVENT_REGISTER, 0x3000, 0x40, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(x->f.violations, 0);
+    /* A second record, left dirty by the guest. */
+    r2->pending = 1u << 5;
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_EVENT_REGISTER, 0x3040, 0x40, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(x->f.violations, 1);
+    assert_string_equal(x->f.last_clause, VMI__CL_G_EVT_INIT);
+    assert_string_equal(VMI__CL_G_EVT_INIT, "VMI-EVT-019");
+    /* Unregistered, then registered again without clearing: reported. */
+    assert_int_equal(fake_call(x->vm, 0, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 0,
+                               0, 0, 0, NULL),
+                     0);
+    r2->pending = 1;
+    assert_int_equal(
+        fake_call(x->vm, 0, VMI_HC_EVENT_REGISTER, 0x3040, 0x40, 0, 0, 0, NULL),
+        0);
+    assert_int_equal(x->f.violations, 2);
+}
+
 static void test_not_strict_counts_but_does_not_report(void **state)
 {
     struct fake_host *f = calloc(1, sizeof(*f));
@@ -1396,6 +1443,9 @@ int main(void)
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(
             test_strict_reports_block_with_interrupts_enabled, fake_setup,
+            fake_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_strict_reports_uninitialised_event_record, fake_setup,
             fake_teardown),
         cmocka_unit_test(test_not_strict_counts_but_does_not_report),
         cmocka_unit_test(test_fault_table_is_complete_and_named),

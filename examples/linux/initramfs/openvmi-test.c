@@ -407,6 +407,110 @@ static void case_nanosleep(void)
     result(ok, "nanosleep_never_early", NULL, why);
 }
 
+static int write_file(const char *path, const char *s)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = write(fd, s, strlen(s));
+    close(fd);
+    return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* Run the calling thread on `cpu` only: 0, or -1 (errno set). */
+static int pin_to(int cpu)
+{
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * The last CPU taken offline and brought back online 3 times through
+ * sysfs (with OpenVMI: VCPU_STOP, then VCPU_START).  Each time, while it
+ * is offline no thread can be put on it and one CPU fewer is online;
+ * back online, a thread runs there, its clock event device is OpenVMI's
+ * again (re-registered), a 2 ms sleep on it is not early (its timer
+ * fires) and CLOCK_MONOTONIC read there is not below the last reading.
+ */
+static void case_cpu_offline_online(int want)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    char path[96], dev[64], why[160];
+    uint64_t prev, t0, t1;
+    int cpu = (int)n - 1;
+
+    if (n < 2) {
+        result(1, "cpu_offline_online", "one CPU online", NULL);
+        return;
+    }
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+    for (int round = 0; round < 3; round++) {
+        pin_to(0);
+        prev = now_ns(CLOCK_MONOTONIC);
+        if (write_file(path, "0") != 0) {
+            snprintf(why, sizeof(why), "offline CPU %d: %s", cpu,
+                     strerror(errno));
+            goto fail;
+        }
+        if (sysconf(_SC_NPROCESSORS_ONLN) != n - 1 || pin_to(cpu) == 0) {
+            snprintf(why, sizeof(why), "CPU %d still runs threads", cpu);
+            goto fail;
+        }
+        if (write_file(path, "1") != 0) {
+            snprintf(why, sizeof(why), "online CPU %d again (round %d): %s",
+                     cpu, round, strerror(errno));
+            goto fail;
+        }
+        if (sysconf(_SC_NPROCESSORS_ONLN) != n || pin_to(cpu) != 0 ||
+            sched_getcpu() != cpu) {
+            snprintf(why, sizeof(why), "no thread runs on CPU %d again", cpu);
+            goto fail;
+        }
+        t0 = now_ns(CLOCK_MONOTONIC);
+        usleep(2000);
+        t1 = now_ns(CLOCK_MONOTONIC);
+        if (t0 < prev || t1 - t0 < 2000000) {
+            snprintf(why, sizeof(why),
+                     "CPU %d back: clock %llu ns before the last reading, "
+                     "2 ms sleep took %llu ns",
+                     cpu, (unsigned long long)(t0 < prev ? prev - t0 : 0),
+                     (unsigned long long)(t1 - t0));
+            goto fail;
+        }
+        snprintf(path, sizeof(path),
+                 "/sys/devices/system/clockevents/clockevent%d/"
+                 "current_device",
+                 cpu);
+        if (want && (read_file(path, dev, sizeof(dev)) != 0 ||
+                     strcmp(dev, "openvmi") != 0)) {
+            snprintf(why, sizeof(why), "CPU %d back: clock events on %s", cpu,
+                     dev);
+            goto fail;
+        }
+        snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online",
+                 cpu);
+    }
+    pin_to(0);
+    {
+        cpu_set_t set;
+
+        CPU_ZERO(&set);
+        for (long c = 0; c < n; c++)
+            CPU_SET(c, &set);
+        sched_setaffinity(0, sizeof(set), &set);
+    }
+    out("# CPU %d offline and online 3 times\n", cpu);
+    result(1, "cpu_offline_online", NULL, NULL);
+    return;
+fail:
+    result(0, "cpu_offline_online", NULL, why);
+}
+
 static void power_off(int have_openvmi, unsigned status)
 {
     char buf[16];
@@ -453,7 +557,7 @@ int main(void)
     if (strstr(cmdline, "openvmi_test.boot_only")) {
         out("1..0 # SKIP boot_only: boot and power-off timing\n");
     } else {
-        out("1..9\n");
+        out("1..10\n");
         case_detected(want);
         case_uses_openvmi(want, "clocksource_is_openvmi",
                           "/sys/devices/system/clocksource/clocksource0/"
@@ -470,6 +574,7 @@ int main(void)
         case_monotonic_every_cpu();
         case_clock_gettime_in_vdso(want);
         case_steal_time(want);
+        case_cpu_offline_online(want);
     }
     have = kernel_found_openvmi() == 1;
     out("# %d of %d cases failed; powering off with status %u%s\n", failures,

@@ -40,9 +40,9 @@ patched_qemu() {
 }
 
 # boot BINARY EXPECTED_EXIT CMDLINE QEMU-ARGS...: one boot, $SMP vCPUs
-# (1: the kernel finds no other CPU without ACPI or MP tables until it
-# takes OpenVMI's CPU list), -M pc (microvm's PIT calibration hangs some
-# native boots), PVH entry.
+# (without OpenVMI the kernel finds one CPU however many there are: it has
+# no ACPI and QEMU's PVH boot gives it no MP table), -M pc (microvm's PIT
+# calibration hangs some native boots), PVH entry.
 SMP=1
 PIN= # a taskset prefix, or nothing
 boot() {
@@ -76,7 +76,7 @@ native)
         fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
     K=$K boot qemu-system-x86_64 11 \
         "console=ttyS0 openvmi_test.expect=absent openvmi_test.status=5"
-    ktap "$out" 9
+    ktap "$out" 10
     expect "^ok 1 openvmi_absent_as_expected" "$out"
     expect "^ok 2 clocksource_is_openvmi # SKIP" "$out"
     expect "^ok 3 clockevent_is_openvmi # SKIP" "$out"
@@ -86,6 +86,7 @@ native)
     expect "^ok 7 monotonic_on_every_cpu" "$out"
     expect "^ok 8 clock_gettime_in_vdso # SKIP" "$out"
     expect "^ok 9 steal_time_counted # SKIP" "$out"
+    expect "^ok 10 cpu_offline_online # SKIP one CPU" "$out"
     grep "^# " "$out" ;;
 openvmi | openvmi_strict)
     # The patched QEMU with the openvmi device: the kernel finds OpenVMI,
@@ -100,7 +101,7 @@ openvmi | openvmi_strict)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=$strict
-    ktap "$con" 9
+    ktap "$con" 10
     expect "^ok 1 openvmi_detected" "$con"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 3 clockevent_is_openvmi" "$con"
@@ -108,6 +109,7 @@ openvmi | openvmi_strict)
     expect "^ok 7 monotonic_on_every_cpu" "$con"
     expect "^ok 8 clock_gettime_in_vdso" "$con"
     expect "^ok 9 steal_time_counted # SKIP no contention" "$con"
+    expect "^ok 10 cpu_offline_online # SKIP one CPU" "$con"
     expect "Hypervisor detected: OpenVMI" "$out"
     expect "clocksource: Switched to clocksource openvmi" "$con"
     if grep -q "violates" "$err"; then
@@ -115,6 +117,32 @@ openvmi | openvmi_strict)
     fi
     grep "^# " "$con"
     grep "openvmi" "$con" | grep -v "^ok\|^#\|openvmi-test" | head -5 ;;
+openvmi_smp)
+    # Two vCPUs on the strict host: the kernel takes its CPU list from
+    # OpenVMI's vCPU map (no ACPI, no MP table), starts CPU 1 with
+    # VCPU_START, runs every case on both, takes CPU 1 offline (VCPU_STOP)
+    # and back 3 times, and commits no interface violation.
+    kernel
+    patched_qemu
+    SMP=2
+    K=$K boot "$Q" 7 \
+        "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
+        -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,strict=on
+    ktap "$con" 10
+    expect "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out"
+    expect "^ok 2 clocksource_is_openvmi" "$con"
+    expect "^ok 6 cpus_online" "$con"
+    expect "^ok 7 monotonic_on_every_cpu" "$con"
+    expect "^ok 8 clock_gettime_in_vdso" "$con"
+    expect "^ok 10 cpu_offline_online\$" "$con"
+    if grep -q "violates" "$err"; then
+        fail "the host reported interface violations"
+    fi
+    # (The TSC may be: TCG's vCPUs do not keep it in step; it is not used.)
+    grep "clocksource.*openvmi.*unstable\|openvmi.*marked unstable" "$out" "$con" &&
+        fail "the OpenVMI clocksource was marked unstable"
+    grep "^# " "$con" ;;
 openvmi_steal)
     # Steal time under contention: QEMU and a CPU hog share host CPU 0, so
     # the vCPU thread waits about half the time; the host reports it
@@ -130,7 +158,7 @@ openvmi_steal)
         "console=hvc0 openvmi_test.contention openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon
     kill $hog
-    ktap "$con" 9
+    ktap "$con" 10
     expect "^ok 9 steal_time_counted\$" "$con"
     grep "^# steal" "$con" ;;
 openvmi_novdso)
