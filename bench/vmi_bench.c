@@ -1747,6 +1747,161 @@ static void linux_rows(void)
     }
 }
 
+/* The value after `key` in a "# bench" line of out, or -1. */
+static double bench_value(const char *out, const char *key)
+{
+    const char *p = strstr(out, key);
+    double v;
+
+    if (!p || sscanf(p + strlen(key), "%lf", &v) != 1)
+        return -1;
+    return v;
+}
+
+/*
+ * Time in Linux, measured inside the guest by the KTAP program's bench
+ * mode (openvmi_test.bench): clock_gettime's cost and how late 1 ms
+ * sleeps end.  Three boots per round, interleaved: the OpenVMI kernel on
+ * the openvmi device with 2 vCPUs (clocksource and clock events
+ * OpenVMI's, the vDSO reading the pvclock record); the same kernel
+ * without the device, 1 vCPU (the TSC read by the vDSO, the local APIC's
+ * one-shot timer: QEMU's TCG has no TSC-deadline timer); Debian's cloud
+ * kernel, 2 vCPUs, no OpenVMI (it finds the TSCs of TCG's vCPUs out of
+ * step and falls back to the HPET).
+ */
+static void linux_timing_rows(void)
+{
+    static char qemu[512], kernel[512], cloud[512], initrd[512];
+    static char out[1 << 16];
+    unsigned reps = opt.quick ? 1 : 5, k[3] = {0, 0, 0}, bad[3] = {0, 0, 0};
+    double g[3][8], p50[3][8], p99[3][8];
+    struct stat3 sg[3], s50[3], s99[3];
+    const char *names[3] = {"OpenVMI, 2 vCPUs", "no OpenVMI, 1 vCPU",
+                            "Debian cloud kernel, 2 vCPUs"};
+    struct row *r;
+
+    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, sizeof(qemu),
+                NULL, 0);
+    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel,
+                sizeof(kernel), NULL, 0);
+    if (!qemu[0] || !kernel[0]) {
+        missing("linux: clock_gettime and nanosleep", "tcg",
+                "the patched QEMU or the OpenVMI kernel is not built");
+        return;
+    }
+    first_lines(VMI_BENCH_LINUX_BUILD " --cloud 2>/dev/null", cloud,
+                sizeof(cloud), initrd, sizeof(initrd));
+#define TIMING_QEMU(smp)                                                       \
+    qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-accel",       \
+        "tcg", "-M", "pc", "-smp", smp, "-m", "256", "-nodefaults",            \
+        "-no-reboot", "-display", "none", "-device",                           \
+        "isa-debug-exit,iobase=0xf4,iosize=4"
+    char *ov[] = {TIMING_QEMU("2"),
+                  "-serial",
+                  "null",
+                  "-chardev",
+                  "stdio,id=c",
+                  "-device",
+                  "openvmi,chardev=c",
+                  "-kernel",
+                  kernel,
+                  "-append",
+                  "console=hvc0 quiet openvmi_test.bench",
+                  NULL};
+    char *nv[] = {TIMING_QEMU("1"),
+                  "-serial",
+                  "stdio",
+                  "-kernel",
+                  kernel,
+                  "-append",
+                  "console=ttyS0 quiet openvmi_test.bench "
+                  "openvmi_test.expect=absent",
+                  NULL};
+    char *cv[] = {TIMING_QEMU("2"),
+                  "-serial",
+                  "stdio",
+                  "-kernel",
+                  cloud,
+                  "-initrd",
+                  initrd,
+                  "-append",
+                  "console=ttyS0 quiet openvmi_test.bench "
+                  "openvmi_test.expect=absent",
+                  NULL};
+#undef TIMING_QEMU
+    char **const argv[3] = {ov, nv, cloud[0] && initrd[0] ? cv : NULL};
+    /* SHUTDOWN with status 0; isa-debug-exit: (0 << 1) | 1. */
+    const int want[3] = {0, 1, 1};
+
+    for (unsigned rep = 0; rep < reps; rep++) {
+        for (unsigned i = 0; i < 3; i++) {
+            double vg, v50, v99 = -1;
+            const char *q;
+            uint64_t ns;
+            int rc;
+
+            if (!argv[i] || bad[i])
+                continue;
+            rc = run_cmd_mark(argv[i], out, sizeof(out), &ns, NULL, NULL);
+            vg = bench_value(out, "# bench clock_gettime_ns ");
+            v50 = bench_value(out, "# bench nanosleep_late_us p50 ");
+            q = strstr(out, "# bench nanosleep_late_us p50 ");
+            if (q)
+                v99 = bench_value(q, " p99 ");
+            if (rc != want[i] || vg < 0 || v50 < 0 || v99 < 0) {
+                size_t len = strlen(out);
+
+                fprintf(stderr,
+                        "vmi-bench: Linux timing boot (%s) exited %d (want "
+                        "%d)%s:\n%s\n",
+                        names[i], rc, want[i], vg < 0 ? ", no bench lines" : "",
+                        out + (len > 2000 ? len - 2000 : 0));
+                bad[i] = 1;
+                continue;
+            }
+            g[i][k[i]] = vg;
+            p50[i][k[i]] = v50;
+            p99[i][k[i]++] = v99;
+        }
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned n = bad[i] ? 0 : k[i];
+
+        sg[i] = stats(g[i], n);
+        s50[i] = stats(p50[i], n);
+        s99[i] = stats(p99[i], n);
+    }
+    if (!sg[0].n || !sg[1].n) {
+        missing("linux: clock_gettime and nanosleep", "tcg",
+                !sg[0].n ? "a boot on the openvmi device failed (stderr)"
+                         : "the boot without OpenVMI failed (stderr)");
+        return;
+    }
+    r = add_row("linux: clock_gettime, OpenVMI 2 vCPUs", "tcg", "ns", sg[0]);
+    set_base(r, "no OpenVMI, 1 vCPU, TSC", sg[1].med);
+    set_goal(r, G_LE, 1.1, "ratio");
+    note(r,
+         "200000 CLOCK_MONOTONIC calls in the guest, vDSO both; median "
+         "of %u boots",
+         sg[0].n);
+    if (sg[2].n) {
+        r = add_row("linux: clock_gettime, stock 2 vCPUs", "tcg", "ns", sg[2]);
+        set_base(r, "no OpenVMI, 1 vCPU, TSC", sg[1].med);
+        note(r, "%s, no OpenVMI: TSC out of step on 2 vCPUs, HPET",
+             strrchr(cloud, '/') + 1);
+    } else {
+        missing("linux: clock_gettime, stock 2 vCPUs", "tcg",
+                argv[2] ? "its boot failed (stderr)"
+                        : "not fetched (examples/linux/build.sh --cloud)");
+    }
+    r = add_row("linux: nanosleep 1 ms, late p50", "tcg", "us", s50[0]);
+    set_base(r, "no OpenVMI, LAPIC one-shot", s50[1].med);
+    note(r, "200 sleeps per boot, OpenVMI one-shot timers, 2 vCPUs");
+    r = add_row("linux: nanosleep 1 ms, late p99", "tcg", "us", s99[0]);
+    set_base(r, "no OpenVMI, LAPIC one-shot", s99[1].med);
+    note(r, "99th percentile of each boot's 200, median over boots");
+}
+
 static int vmm_overhead_kib(double *over, double *total)
 {
     /* 72 MiB: a size no glibc arena or stack mapping has. */
@@ -2439,8 +2594,10 @@ int main(int argc, char **argv)
 
     inproc_rows();
     inproc_scaling_rows();
-    if (opt.qemu)
+    if (opt.qemu) {
         linux_rows();
+        linux_timing_rows();
+    }
     if (!kvm_ok) {
         missing("guest, boot and density figures", "-", "/dev/kvm missing");
     } else if (!exists(opt.vmi_run) || !exists(opt.guest)) {

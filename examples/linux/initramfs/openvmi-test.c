@@ -21,7 +21,11 @@
  *   openvmi_test.boot_only               no case: report an empty plan and
  *                                        power off at once (vmi-bench times
  *                                        the boot and the power-off, not the
- *                                        cases).
+ *                                        cases);
+ *   openvmi_test.bench                   no case: measure for vmi-bench the
+ *                                        cost of clock_gettime and how late
+ *                                        1 ms sleeps end, print them as
+ *                                        "# bench ..." lines, power off.
  *
  * Power-off: with OpenVMI, the status goes to the kernel through
  * /sys/module/openvmi/parameters/poweroff_status, then reboot(POWER_OFF):
@@ -407,6 +411,44 @@ static void case_nanosleep(void)
     result(ok, "nanosleep_never_early", NULL, why);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * vmi-bench's measurements, in the guest: clock_gettime(CLOCK_MONOTONIC)
+ * called 200000 times back to back (ns per call: the vDSO's read of the
+ * clocksource, or the system call where the vDSO cannot read it), and 200
+ * relative sleeps of 1 ms, each one's lateness (end - start - 1 ms) in
+ * microseconds at the median and the 99th percentile.
+ */
+static void bench(void)
+{
+    enum { CALLS = 200000, SLEEPS = 200 };
+    static uint64_t late[SLEEPS];
+    struct timespec ts, req = {0, 1000000};
+    uint64_t t0, t1;
+
+    t0 = now_ns(CLOCK_MONOTONIC);
+    for (int i = 0; i < CALLS; i++)
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    t1 = now_ns(CLOCK_MONOTONIC);
+    out("# bench clock_gettime_ns %.1f\n", (double)(t1 - t0) / CALLS);
+    for (int i = 0; i < SLEEPS; i++) {
+        t0 = now_ns(CLOCK_MONOTONIC);
+        nanosleep(&req, NULL);
+        t1 = now_ns(CLOCK_MONOTONIC);
+        late[i] = t1 - t0 > 1000000 ? t1 - t0 - 1000000 : 0;
+    }
+    qsort(late, SLEEPS, sizeof(late[0]), cmp_u64);
+    out("# bench nanosleep_late_us p50 %.1f p99 %.1f\n",
+        (double)late[SLEEPS / 2] / 1000,
+        (double)late[SLEEPS * 99 / 100] / 1000);
+}
+
 static int write_file(const char *path, const char *s)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -556,6 +598,9 @@ int main(void)
     out("KTAP version 1\n");
     if (strstr(cmdline, "openvmi_test.boot_only")) {
         out("1..0 # SKIP boot_only: boot and power-off timing\n");
+    } else if (strstr(cmdline, "openvmi_test.bench")) {
+        out("1..0 # SKIP bench: measurements for vmi-bench\n");
+        bench();
     } else {
         out("1..10\n");
         case_detected(want);
