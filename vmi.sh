@@ -91,6 +91,12 @@ build_qemu() {
 build_linux() {
   log "Linux, the VM-only OpenVMI guest kernel (examples/linux/build.sh)"
   heavy linux
+  # The same kernel with a test-only patch that breaks an interface rule
+  # (examples/linux/variants/rule-break): ctest linux_openvmi_rule_break.
+  if [ ! -s build/linux-unavailable.txt ]; then
+    log "Linux, the rule-break test variant (VMI_LINUX_VARIANT=rule-break)"
+    VMI_LINUX_VARIANT=rule-break heavy linux
+  fi
 }
 
 build_asan() {

@@ -8,6 +8,10 @@
 #                                    stdout is the vmlinux path (PVH entry)
 #   examples/linux/build.sh --print  print that path if it is built, else
 #                                    exit 1 (no network, no work)
+#   VMI_LINUX_VARIANT=NAME build.sh  the same kernel with the extra test
+#                                    patches of variants/NAME/*.patch on
+#                                    top of the series (a separate build;
+#                                    --print finds it the same way)
 #   examples/linux/build.sh --cloud  for comparisons (vmi-bench): fetch
 #                                    Debian's cloud kernel (the .deb, not
 #                                    installed) and print two lines, its
@@ -77,6 +81,12 @@ MAKE_VARS=(
     KBUILD_BUILD_USER=openvmi
     KBUILD_BUILD_HOST=openvmi
 )
+VARIANT=${VMI_LINUX_VARIANT:-}
+if [ -n "$VARIANT" ]; then
+    case $VARIANT in */* | .*) die "VMI_LINUX_VARIANT: a name under variants/" ;; esac
+    ls "$HERE/variants/$VARIANT"/*.patch >/dev/null 2>&1 ||
+        die "VMI_LINUX_VARIANT=$VARIANT: no variants/$VARIANT/*.patch"
+fi
 series() {
     local p
     [ -f "$HERE/patches/series" ] || return 0
@@ -84,6 +94,10 @@ series() {
         case "$p" in "" | \#*) continue ;; esac
         echo "$HERE/patches/$p"
     done <"$HERE/patches/series"
+    if [ -n "$VARIANT" ]; then
+        # Test-only patches (never part of the series), in name order.
+        ls "$HERE/variants/$VARIANT"/*.patch | LC_ALL=C sort
+    fi
 }
 GUEST_LIB_FILES=$(cd "$ROOT" && find guest-lib/src guest-lib/include \
     guest-lib/arch/x86_64 include/vmi -type f \( -name '*.c' -o -name '*.h' \) |
@@ -137,7 +151,7 @@ done
 mkdir -p "$CACHE"
 exec 9>"$CACHE/b-$KEY.lock"
 flock 9 # one build per key at a time (ctest, vmi.sh, a developer)
-say "key $KEY: Debian linux-source-6.1 $VERSION, busybox-static $BUSYBOX, $(series | wc -l) patches"
+say "key $KEY: Debian linux-source-6.1 $VERSION, busybox-static $BUSYBOX, $(series | wc -l) patches${VARIANT:+ (variant $VARIANT)}"
 
 fetch() { # fetch PKG VERSION [--family GLOB]: the verified .deb's path
     local rc=0 deb

@@ -143,6 +143,25 @@ openvmi_smp)
     grep "clocksource.*openvmi.*unstable\|openvmi.*marked unstable" "$out" "$con" &&
         fail "the OpenVMI clocksource was marked unstable"
     grep "^# " "$con" ;;
+openvmi_rule_break)
+    # A kernel built with a test-only patch that breaks a rule the host can
+    # observe (variants/rule-break: steal-time records registered although
+    # VMI_F_STEAL was not asked for, against VMI-CALL-023): the strict host
+    # reports it with that clause ID, and nothing else; the kernel, refused,
+    # runs on.
+    unavailable "${LINUX_UNAVAILABLE:-}" "the Linux guest kernel"
+    K=$(VMI_LINUX_VARIANT=rule-break "${LINUX_BUILD:?LINUX_BUILD not set}" --print) ||
+        fail "the rule-break kernel is not built: VMI_LINUX_VARIANT=rule-break examples/linux/build.sh (./vmi.sh does)"
+    patched_qemu
+    K=$K boot "$Q" 7 "console=hvc0 openvmi_test.status=7" \
+        -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,strict=on
+    ktap "$con" 10
+    expect "violates VMI-CALL-023: call of a feature that was not granted" "$err"
+    if grep "violates" "$err" | grep -v "VMI-CALL-023"; then
+        fail "the host reported other violations"
+    fi
+    grep "violates" "$err" | head -3 ;;
 openvmi_steal)
     # Steal time under contention: QEMU and a CPU hog share host CPU 0, so
     # the vCPU thread waits about half the time; the host reports it
