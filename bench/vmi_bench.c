@@ -1639,6 +1639,13 @@ static void time_linux(char **const argv[], const int want_rc[], unsigned n,
     }
 }
 
+/* QEMU with TCG, -M pc, `smp` vCPUs, as every Linux row boots it. */
+#define LINUX_QEMU(smp)                                                        \
+    qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-accel",       \
+        "tcg", "-M", "pc", "-smp", smp, "-m", "256", "-nodefaults",            \
+        "-no-reboot", "-display", "none", "-device",                           \
+        "isa-debug-exit,iobase=0xf4,iosize=4"
+
 /*
  * The VM-only OpenVMI kernel (examples/linux) on QEMU with the openvmi
  * device (examples/qemu), against the same kernel on the same QEMU without
@@ -1672,13 +1679,8 @@ static void linux_rows(void)
                 sizeof(cloud), initrd, sizeof(initrd));
     have_cloud = cloud[0] && initrd[0];
 
-#define LINUX_QEMU                                                             \
-    qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-accel",       \
-        "tcg", "-M", "pc", "-smp", "1", "-m", "256", "-nodefaults",            \
-        "-no-reboot", "-display", "none", "-device",                           \
-        "isa-debug-exit,iobase=0xf4,iosize=4"
     {
-        char *ov[] = {LINUX_QEMU,
+        char *ov[] = {LINUX_QEMU("1"),
                       "-serial",
                       "null",
                       "-chardev",
@@ -1690,7 +1692,7 @@ static void linux_rows(void)
                       "-append",
                       "console=hvc0 quiet openvmi_test.boot_only",
                       NULL};
-        char *nv[] = {LINUX_QEMU,
+        char *nv[] = {LINUX_QEMU("1"),
                       "-serial",
                       "stdio",
                       "-kernel",
@@ -1698,18 +1700,22 @@ static void linux_rows(void)
                       "-append",
                       "console=ttyS0 quiet openvmi_test.boot_only",
                       NULL};
-        char *cv[] = {
-            LINUX_QEMU, "-serial", "stdio",
-            "-kernel",  cloud,     "-initrd",
-            initrd,     "-append", "console=ttyS0 quiet openvmi_test.boot_only",
-            NULL};
+        char *cv[] = {LINUX_QEMU("1"),
+                      "-serial",
+                      "stdio",
+                      "-kernel",
+                      cloud,
+                      "-initrd",
+                      initrd,
+                      "-append",
+                      "console=ttyS0 quiet openvmi_test.boot_only",
+                      NULL};
         char **const argv[3] = {ov, nv, have_cloud ? cv : NULL};
         /* SHUTDOWN with status 0; isa-debug-exit: (0 << 1) | 1. */
         const int want[3] = {0, 1, 1};
 
         time_linux(argv, want, 3, reps, ti, te);
     }
-#undef LINUX_QEMU
     if (!ti[0].n) {
         missing("linux: OpenVMI kernel boot", "tcg",
                 "a boot on the openvmi device failed (stderr)");
@@ -1791,12 +1797,8 @@ static void linux_timing_rows(void)
     }
     first_lines(VMI_BENCH_LINUX_BUILD " --cloud 2>/dev/null", cloud,
                 sizeof(cloud), initrd, sizeof(initrd));
-#define TIMING_QEMU(smp)                                                       \
-    qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-accel",       \
-        "tcg", "-M", "pc", "-smp", smp, "-m", "256", "-nodefaults",            \
-        "-no-reboot", "-display", "none", "-device",                           \
-        "isa-debug-exit,iobase=0xf4,iosize=4"
-    char *ov[] = {TIMING_QEMU("2"),
+
+    char *ov[] = {LINUX_QEMU("2"),
                   "-serial",
                   "null",
                   "-chardev",
@@ -1808,7 +1810,7 @@ static void linux_timing_rows(void)
                   "-append",
                   "console=hvc0 quiet openvmi_test.bench",
                   NULL};
-    char *nv[] = {TIMING_QEMU("1"),
+    char *nv[] = {LINUX_QEMU("1"),
                   "-serial",
                   "stdio",
                   "-kernel",
@@ -1817,7 +1819,7 @@ static void linux_timing_rows(void)
                   "console=ttyS0 quiet openvmi_test.bench "
                   "openvmi_test.expect=absent",
                   NULL};
-    char *cv[] = {TIMING_QEMU("2"),
+    char *cv[] = {LINUX_QEMU("2"),
                   "-serial",
                   "stdio",
                   "-kernel",
@@ -1828,7 +1830,6 @@ static void linux_timing_rows(void)
                   "console=ttyS0 quiet openvmi_test.bench "
                   "openvmi_test.expect=absent",
                   NULL};
-#undef TIMING_QEMU
     char **const argv[3] = {ov, nv, cloud[0] && initrd[0] ? cv : NULL};
     /* SHUTDOWN with status 0; isa-debug-exit: (0 << 1) | 1. */
     const int want[3] = {0, 1, 1};

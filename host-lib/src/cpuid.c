@@ -47,7 +47,7 @@ static void vcpu_map(const struct vmi_host_vm *vm, uint32_t vcpu, uint32_t sub,
         sub < vm->cfg.vcpu_count)
         sub = vcpu; /* a per-vCPU table without the subleaf */
     if (sub < vm->cfg.vcpu_count) {
-        regs[0] = vm->vcpus[sub].platform_id;
+        regs[0] = vm->vcpus[vmi__nospec(sub, vm->cfg.vcpu_count)].platform_id;
         regs[1] = VMI_VCPU_MAP_EXISTS;
     } else if (VMI__FAULT_IS(vm, VCPU_MAP_PAST_COUNT)) {
         regs[0] = sub; /* an identity map with no end */

@@ -144,9 +144,10 @@ int64_t vmi__hc_event_register(struct vmi__ctx *c)
     v->event_vector = (uint32_t)vector;
     r = record(vm, c->vcpu);
     /*
-     * A record that is not the vCPU's current one was written by the guest
-     * alone since it was last unregistered: pending bits there mean the
-     * guest did not initialise it (VMI-EVT-019, reported in strict mode).
+     * The host writes no record that is not registered, so a record that
+     * is not the vCPU's current one reads pending zero if the guest
+     * initialised it before the call; bits there (say, left from before a
+     * VCPU_STOP) break VMI-EVT-019, reported in strict mode.
      */
     if (r && gpa != old_gpa &&
         __atomic_load_n(&r->pending, __ATOMIC_SEQ_CST) != 0)
