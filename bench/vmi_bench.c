@@ -396,8 +396,17 @@ static int poll_child(int fd, int cap_ms, uint64_t deadline, pid_t pid,
  * exit status (or -1), with the wall time in *ns.  With mark, *mark_ns is
  * the time the output first contained mark (0: never).
  */
-static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
-                        const char *mark, uint64_t *mark_ns)
+/*
+ * A watcher of a child's output: called after each read with the child's
+ * pid and all its output so far (out, NUL-terminated, len bytes).
+ */
+struct watch {
+    void (*fn)(struct watch *w, pid_t pid, const char *out, size_t len);
+};
+
+static int run_cmd_watch(char *const argv[], char *out, size_t cap,
+                         uint64_t *ns, const char *mark, uint64_t *mark_ns,
+                         struct watch *w)
 {
     int pfd[2], st = 0, killed = 0;
     size_t len = 0, mlen = mark ? strlen(mark) : 0, wlen = 0;
@@ -459,7 +468,10 @@ static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
 
             memcpy(out + len, tmp, c);
             len += c;
+            out[len] = 0;
         }
+        if (w && out)
+            w->fn(w, pid, out, len);
     }
     close(pfd[0]);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -469,6 +481,12 @@ static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
     if (out)
         out[len] = 0;
     return WIFEXITED(st) && !killed ? WEXITSTATUS(st) : -1;
+}
+
+static int run_cmd_mark(char *const argv[], char *out, size_t cap, uint64_t *ns,
+                        const char *mark, uint64_t *mark_ns)
+{
+    return run_cmd_watch(argv, out, cap, ns, mark, mark_ns, NULL);
 }
 
 static int run_cmd(char *const argv[], char *out, size_t cap, uint64_t *ns)
@@ -1903,6 +1921,125 @@ static void linux_timing_rows(void)
     note(r, "99th percentile of each boot's 200, median over boots");
 }
 
+/* A process's resident set (VmRSS) in KiB, or -1. */
+static double rss_kib(pid_t pid)
+{
+    char path[64], buf[4096];
+    double v = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(buf, sizeof(buf), f))
+        if (sscanf(buf, "VmRSS: %lf", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
+/*
+ * QEMU's RSS read when the balloon guest says "touched" (its free memory
+ * written) and "inflated" (the balloon holds 128 MiB); the guest pauses
+ * 2 s after each line.
+ */
+struct balloon_watch {
+    struct watch w;
+    unsigned seen;
+    double rss[2], kib;
+};
+
+static void balloon_seen(struct watch *w, pid_t pid, const char *out,
+                         size_t len)
+{
+    static const char *const marks[2] = {"# bench balloon touched ",
+                                         "# bench balloon inflated "};
+    struct balloon_watch *b = (struct balloon_watch *)w;
+    const char *p;
+
+    (void)len;
+    while (b->seen < 2 && (p = strstr(out, marks[b->seen])) != NULL &&
+           strchr(p, '\n')) {
+        b->rss[b->seen] = rss_kib(pid);
+        if (b->seen == 1)
+            b->kib = bench_value(p, marks[1]);
+        b->seen++;
+    }
+}
+
+/*
+ * Memory given back: the OpenVMI kernel's balloon on the openvmi device,
+ * 1 vCPU (openvmi_test.bench=balloon).  The guest writes all but 24 MiB of
+ * its available memory, so that QEMU backs it, frees it, then inflates the
+ * balloon to 128 MiB; QEMU's RSS falls by the ballooned bytes or less (a
+ * ballooned page that QEMU never backed drops nothing).  Goal: RSS drop /
+ * ballooned >= 0.95.
+ */
+static void linux_balloon_row(void)
+{
+    static char qemu[512], kernel[512];
+    static char out[1 << 16];
+    unsigned reps = opt.quick ? 1 : 3, k = 0;
+    double frac[8];
+    struct row *r;
+
+    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, sizeof(qemu),
+                NULL, 0);
+    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel,
+                sizeof(kernel), NULL, 0);
+    if (!qemu[0] || !kernel[0]) {
+        missing("linux: balloon, RSS drop / ballooned", "tcg",
+                "the patched QEMU or the OpenVMI kernel is not built");
+        return;
+    }
+    char *av[] = {LINUX_QEMU("1"),
+                  "-serial",
+                  "null",
+                  "-chardev",
+                  "stdio,id=c",
+                  "-device",
+                  "openvmi,chardev=c",
+                  "-kernel",
+                  kernel,
+                  "-append",
+                  "console=hvc0 quiet openvmi_test.bench=balloon",
+                  NULL};
+
+    for (unsigned rep = 0; rep < reps; rep++) {
+        struct balloon_watch b = {{balloon_seen}, 0, {0, 0}, 0};
+        int rc = run_cmd_watch(av, out, sizeof(out), NULL, NULL, NULL, &b.w);
+
+        if (rc != 0 || b.seen < 2 || b.rss[0] <= 0 || b.rss[1] <= 0 ||
+            b.kib <= 0) {
+            size_t len = strlen(out);
+
+            fprintf(stderr,
+                    "vmi-bench: balloon boot exited %d, %u of 2 steps "
+                    "seen:\n%s\n",
+                    rc, b.seen, out + (len > 2000 ? len - 2000 : 0));
+            break;
+        }
+        frac[k++] = (b.rss[0] - b.rss[1]) / b.kib;
+        fprintf(stderr,
+                "vmi-bench: balloon: QEMU RSS %.0f KiB, %.0f KiB after %.0f "
+                "KiB ballooned\n",
+                b.rss[0], b.rss[1], b.kib);
+    }
+    if (!k) {
+        missing("linux: balloon, RSS drop / ballooned", "tcg",
+                "the balloon boot failed (stderr)");
+        return;
+    }
+    r = add_row("linux: balloon, RSS drop / ballooned", "tcg", "frac",
+                stats(frac, k));
+    set_goal(r, G_GE, 0.95, "value");
+    note(r,
+         "128 MiB ballooned after the guest wrote its free memory; QEMU's "
+         "VmRSS; median of %u boots",
+         k);
+}
+
 static int vmm_overhead_kib(double *over, double *total)
 {
     /* 72 MiB: a size no glibc arena or stack mapping has. */
@@ -2598,6 +2735,7 @@ int main(int argc, char **argv)
     if (opt.qemu) {
         linux_rows();
         linux_timing_rows();
+        linux_balloon_row();
     }
     if (!kvm_ok) {
         missing("guest, boot and density figures", "-", "/dev/kvm missing");

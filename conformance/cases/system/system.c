@@ -2,11 +2,23 @@
 /* system.c: cases for the console (VMI-CON) and shutdown (VMI-SHD). */
 #include "../cases.h"
 
+/* Let 1 ms of VM clock pass (a busy loop if the clock cannot be read). */
+static void wait_1ms(struct vmi_conform_t *t)
+{
+    uint64_t t0 = vmi_conform_time(t);
+
+    for (volatile unsigned spin = 0; !t0 && spin < 1000000; spin++)
+        ;
+    while (t0 && vmi_conform_time(t) - t0 < 1000000)
+        ;
+}
+
 TEST(con_write_checks_length_and_range)
 {
-    uint32_t max = t->g->info.max_console;
+    uint32_t max = t->g->info.max_console, i;
     char *b = vmi_conform_alloc(t, 64, 8);
-    uint64_t r[2] = {5, 5};
+    uint64_t r[2] = {5, 5}, sent = 0;
+    int64_t st = 0;
 
     VMI_REQUIRE("VMI-CON-001", b != NULL);
     VMI_CHECK_ST("VMI-CON-001",
@@ -27,10 +39,23 @@ TEST(con_write_checks_length_and_range)
                      CALL2(t, VMI_HC_CONSOLE_WRITE, t->be->ram_end - 2, 4, r),
                      -VMI_E_FAULT);
     vmi_conform_memcpy(b, "conformance console check\n", 26);
-    VMI_CHECK_ST("VMI-CON-004",
-                 CALL2(t, VMI_HC_CONSOLE_WRITE, vmi_conform_gpa(t, b), 26, r),
-                 0);
-    VMI_CHECK_EQ("VMI-CON-004", r[0], 26);
+    /*
+     * The host's rate limit may hold bytes back (VMI-CON-006) when earlier
+     * output emptied its bucket: send the rest once the clock has moved on
+     * (1 ms per try); in the end every byte is accepted and counted.
+     */
+    for (i = 0; i < 100 && sent < 26; i++) {
+        st = CALL2(t, VMI_HC_CONSOLE_WRITE, vmi_conform_gpa(t, b) + sent,
+                   26 - sent, r);
+        if ((st != 0 && st != -VMI_E_AGAIN) || r[0] > 26 - sent)
+            break;
+        sent += r[0];
+        if (st == 0)
+            break; /* all accepted: r[0] must be what was left */
+        wait_1ms(t);
+    }
+    VMI_CHECK_ST("VMI-CON-004", st, 0);
+    VMI_CHECK_EQ("VMI-CON-004", sent, 26);
 }
 
 TEST(con_bytes_pass_unchanged_in_order)

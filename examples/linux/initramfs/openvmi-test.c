@@ -18,10 +18,23 @@
  *                                        host CPU of this VM: steal time
  *                                        must show (otherwise that case
  *                                        skips);
+ *   openvmi_test.reboot                  one more case, run last: the VM
+ *                                        reboots (with OpenVMI, through
+ *                                        SHUTDOWN and the host's reset) and
+ *                                        the program, started again by the
+ *                                        next boot, checks that the kernel
+ *                                        negotiated OpenVMI again and uses
+ *                                        its clock, timers and CPUs; the
+ *                                        report goes on across the reboot
+ *                                        (the host must not stop at it);
  *   openvmi_test.boot_only               no case: report an empty plan and
  *                                        power off at once (vmi-bench times
  *                                        the boot and the power-off, not the
  *                                        cases);
+ *   openvmi_test.bench=balloon           no case: for vmi-bench, write most
+ *                                        free memory, then inflate the
+ *                                        balloon to 128 MiB, with a line and
+ *                                        a 2 s pause at each step, power off;
  *   openvmi_test.bench                   no case: measure for vmi-bench the
  *                                        cost of clock_gettime and how late
  *                                        1 ms sleeps end, print them as
@@ -46,9 +59,11 @@
 #include <string.h>
 #include <sys/io.h>
 #include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -411,6 +426,90 @@ static void case_nanosleep(void)
     result(ok, "nanosleep_never_early", NULL, why);
 }
 
+/*
+ * A timerfd on CLOCK_MONOTONIC never expires early: one-shot timers of 1 us
+ * to 20 ms, relative and absolute in turn, each read back (one expiration)
+ * no sooner than asked; then a 1 ms periodic timer, whose expirations
+ * counted over 20 reads never run ahead of the time elapsed.
+ */
+static void case_timerfd(void)
+{
+    static const uint64_t asks[] = {1000, 50000, 1000000, 4000000, 20000000};
+    uint64_t late_max = 0, total = 0, t0, d = 0, n;
+    struct itimerspec its;
+    char why[160] = "";
+    int ok = 1, fd;
+
+    fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, sizeof(why), "timerfd_create: %s", strerror(errno));
+        result(0, "timerfd_never_early", NULL, why);
+        return;
+    }
+    for (unsigned i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+        for (int rep = 0; rep < 6; rep++) {
+            int abs = rep & 1;
+            uint64_t v;
+
+            memset(&its, 0, sizeof(its));
+            t0 = now_ns(CLOCK_MONOTONIC);
+            v = abs ? t0 + asks[i] : asks[i];
+            its.it_value.tv_sec = (time_t)(v / 1000000000u);
+            its.it_value.tv_nsec = (long)(v % 1000000000u);
+            if (timerfd_settime(fd, abs ? TFD_TIMER_ABSTIME : 0, &its, NULL) !=
+                    0 ||
+                read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n)) {
+                snprintf(why, sizeof(why), "timerfd: %s", strerror(errno));
+                ok = 0;
+                goto out;
+            }
+            d = now_ns(CLOCK_MONOTONIC) - t0;
+            if (n != 1 || d < asks[i]) {
+                ok = 0;
+                snprintf(why, sizeof(why),
+                         "%s %llu ns: %llu expirations after %llu ns",
+                         abs ? "absolute" : "relative",
+                         (unsigned long long)asks[i], (unsigned long long)n,
+                         (unsigned long long)d);
+            } else if (d - asks[i] > late_max) {
+                late_max = d - asks[i];
+            }
+        }
+    }
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_nsec = 1000000;
+    its.it_interval.tv_nsec = 1000000;
+    t0 = now_ns(CLOCK_MONOTONIC);
+    if (timerfd_settime(fd, 0, &its, NULL) != 0) {
+        snprintf(why, sizeof(why), "periodic timerfd: %s", strerror(errno));
+        ok = 0;
+        goto out;
+    }
+    for (int r = 0; r < 20; r++) {
+        if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n)) {
+            snprintf(why, sizeof(why), "periodic read: %s", strerror(errno));
+            ok = 0;
+            goto out;
+        }
+        total += n;
+        d = now_ns(CLOCK_MONOTONIC) - t0;
+        if (n == 0 || total * 1000000u > d) {
+            ok = 0;
+            snprintf(why, sizeof(why),
+                     "periodic 1 ms: %llu expirations after %llu ns",
+                     (unsigned long long)total, (unsigned long long)d);
+            goto out;
+        }
+    }
+    out("# timerfd: 30 one-shot timers of 1 us to 20 ms, at most %llu us "
+        "late; 1 ms periodic: %llu expirations in %llu us\n",
+        (unsigned long long)(late_max / 1000), (unsigned long long)total,
+        (unsigned long long)(d / 1000));
+out:
+    close(fd);
+    result(ok, "timerfd_never_early", NULL, why);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -553,6 +652,229 @@ fail:
     result(0, "cpu_offline_online", NULL, why);
 }
 
+/* A /proc/meminfo line's value in KiB, or -1. */
+static long meminfo_kb(const char *key)
+{
+    static char buf[4096];
+    const char *p;
+
+    if (read_file("/proc/meminfo", buf, sizeof(buf)) != 0 ||
+        (p = strstr(buf, key)) == NULL)
+        return -1;
+    return strtol(p + strlen(key), NULL, 10);
+}
+
+#define BALLOON "/sys/kernel/openvmi/"
+
+/*
+ * Set the balloon's target and wait (at most 20 s) until it holds it:
+ * 0, or -1 with why filled.
+ */
+static int balloon_to(unsigned long kb, char *why, size_t cap)
+{
+    char buf[32], now[32] = "";
+
+    snprintf(buf, sizeof(buf), "%lu\n", kb);
+    if (write_file(BALLOON "balloon_target_kb", buf) != 0) {
+        snprintf(why, cap, "write " BALLOON "balloon_target_kb: %s",
+                 strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < 2000; i++) {
+        if (read_file(BALLOON "balloon_kb", now, sizeof(now)) == 0 &&
+            strtoul(now, NULL, 10) == kb)
+            return 0;
+        usleep(10000);
+    }
+    snprintf(why, cap, "balloon at %s KiB 20 s after a target of %lu KiB", now,
+             kb);
+    return -1;
+}
+
+/*
+ * The balloon (with OpenVMI): inflated to 64 MiB it holds 64 MiB and
+ * MemTotal falls by as much; deflated to 0, MemTotal is back where it was
+ * and the memory can be used again (64 MiB written and read back).
+ */
+static void case_balloon(int want)
+{
+    const unsigned long kb = 65536;
+    long total0, total1, total2;
+    char why[200] = "";
+    unsigned char *m;
+
+    if (!want) {
+        result(1, "balloon_inflate_deflate", "OpenVMI absent", NULL);
+        return;
+    }
+    total0 = meminfo_kb("MemTotal:");
+    if (balloon_to(kb, why, sizeof(why)) != 0)
+        goto out;
+    total1 = meminfo_kb("MemTotal:");
+    if (balloon_to(0, why, sizeof(why)) != 0)
+        goto out;
+    total2 = meminfo_kb("MemTotal:");
+    out("# balloon: MemTotal %ld KiB, %ld inflated by %lu KiB, %ld "
+        "deflated\n",
+        total0, total1, kb, total2);
+    if (total0 < 0 || total1 != total0 - (long)kb || total2 != total0) {
+        snprintf(why, sizeof(why), "MemTotal %ld, %ld, %ld KiB", total0, total1,
+                 total2);
+        goto out;
+    }
+    m = mmap(NULL, kb << 10, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (m == MAP_FAILED) {
+        snprintf(why, sizeof(why), "mmap 64 MiB: %s", strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < kb << 10; i += 4096)
+        m[i] = (unsigned char)(i >> 12);
+    for (size_t i = 0; i < kb << 10; i += 4096)
+        if (m[i] != (unsigned char)(i >> 12) && !why[0])
+            snprintf(why, sizeof(why), "memory reads back wrong at %zu", i);
+    munmap(m, kb << 10);
+out:
+    result(!why[0], "balloon_inflate_deflate", NULL, why);
+}
+
+/*
+ * vmi-bench's balloon measurement: nearly all free memory is written (so
+ * that QEMU backs it), then the balloon takes 128 MiB; vmi-bench reads
+ * QEMU's RSS at each "# bench balloon" line, which is followed by a 2 s
+ * pause.
+ */
+static void bench_balloon(void)
+{
+    const unsigned long kb = 131072;
+    long avail = meminfo_kb("MemAvailable:");
+    size_t len = avail > 32768 ? (size_t)(avail - 24576) << 10 : 0;
+    char why[200] = "";
+    unsigned char *m;
+
+    m = len ? mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            : MAP_FAILED;
+    if (m == MAP_FAILED) {
+        out("# bench balloon failed: %ld KiB available\n", avail);
+        return;
+    }
+    memset(m, 0x5a, len);
+    munmap(m, len);
+    out("# bench balloon touched %zu\n", len >> 10);
+    sleep(2);
+    if (balloon_to(kb, why, sizeof(why)) != 0) {
+        out("# bench balloon failed: %s\n", why);
+        return;
+    }
+    out("# bench balloon inflated %lu\n", kb);
+    sleep(2);
+    if (balloon_to(0, why, sizeof(why)) != 0)
+        out("# bench balloon failed: %s\n", why);
+}
+
+/*
+ * Reboot and come back.  What the first boot must tell the second (that it
+ * rebooted on purpose, how many cases ran and failed) is left in the CMOS
+ * RAM of the PC's real-time clock, which a reset of the machine keeps (QEMU
+ * clears it only when the VM is created), in 4 bytes past what the BIOS
+ * uses: a 2-byte mark, the case count, the failure count.
+ */
+enum { CMOS_INDEX = 0x70, CMOS_DATA = 0x71, CMOS_MARK = 0x7c };
+
+static int cmos_access(void)
+{
+    return ioperm(CMOS_INDEX, 2, 1);
+}
+
+static unsigned cmos_read(unsigned at)
+{
+    outb((unsigned char)at, CMOS_INDEX);
+    return inb(CMOS_DATA);
+}
+
+static void cmos_write(unsigned at, unsigned v)
+{
+    outb((unsigned char)at, CMOS_INDEX);
+    outb((unsigned char)v, CMOS_DATA);
+}
+
+/* 1 when this boot is the one after the reboot case's (the mark cleared). */
+static int came_back(void)
+{
+    if (cmos_access() != 0 || cmos_read(CMOS_MARK) != 'V' ||
+        cmos_read(CMOS_MARK + 1) != 'M')
+        return 0;
+    ncase = (int)cmos_read(CMOS_MARK + 2);
+    failures = (int)cmos_read(CMOS_MARK + 3);
+    cmos_write(CMOS_MARK, 0);
+    cmos_write(CMOS_MARK + 1, 0);
+    return 1;
+}
+
+/* First boot: leave the mark and reboot; returns only if that failed. */
+static void reboot_and_come_back(void)
+{
+    char why[160];
+
+    if (cmos_access() != 0) {
+        snprintf(why, sizeof(why), "ioperm(CMOS): %s", strerror(errno));
+        result(0, "reboot_and_come_back", NULL, why);
+        return;
+    }
+    cmos_write(CMOS_MARK + 2, (unsigned)ncase);
+    cmos_write(CMOS_MARK + 3, (unsigned)failures);
+    cmos_write(CMOS_MARK, 'V');
+    cmos_write(CMOS_MARK + 1, 'M');
+    out("# rebooting: the report goes on in the next boot\n");
+    sync();
+    reboot(RB_AUTOBOOT);
+    snprintf(why, sizeof(why), "reboot(RB_AUTOBOOT) returned: %s",
+             strerror(errno));
+    cmos_write(CMOS_MARK, 0);
+    result(0, "reboot_and_come_back", NULL, why);
+}
+
+/*
+ * Second boot: the kernel found and negotiated OpenVMI again (after the
+ * reset the host is back in its initial state: a second NEGOTIATE would
+ * otherwise fail), its clock and clock events are OpenVMI's, every CPU is
+ * online again and a 2 ms sleep ends, not early.
+ */
+static void back_after_reboot(int want, unsigned cpus)
+{
+    char cs[64] = "", ce[64] = "", why[200] = "";
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    struct timespec ts = {0, 2000000};
+    uint64_t t0, d;
+    int found = kernel_found_openvmi();
+
+    read_file("/sys/devices/system/clocksource/clocksource0/"
+              "current_clocksource",
+              cs, sizeof(cs));
+    read_file("/sys/devices/system/clockevents/clockevent0/current_device", ce,
+              sizeof(ce));
+    t0 = now_ns(CLOCK_MONOTONIC);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    d = now_ns(CLOCK_MONOTONIC) - t0;
+    out("# back after the reboot: OpenVMI %s, clocksource %s, clock events "
+        "%s, %ld CPUs online, 2 ms sleep took %llu us\n",
+        found == 1 ? "found" : "not found", cs, ce, online,
+        (unsigned long long)(d / 1000));
+    if (want && found != 1)
+        snprintf(why, sizeof(why), "OpenVMI not found after the reboot");
+    else if (want && (strcmp(cs, "openvmi") || strcmp(ce, "openvmi")))
+        snprintf(why, sizeof(why), "clocksource %s, clock events %s", cs, ce);
+    else if (online != (long)cpus)
+        snprintf(why, sizeof(why), "%ld CPUs online, %u expected", online,
+                 cpus);
+    else if (d < 2000000)
+        snprintf(why, sizeof(why), "a 2 ms sleep took %llu ns",
+                 (unsigned long long)d);
+    result(!why[0], "reboot_and_come_back", NULL, why);
+}
+
 static void power_off(int have_openvmi, unsigned status)
 {
     char buf[16];
@@ -595,14 +917,23 @@ int main(void)
     if (p)
         cpus = (unsigned)strtoul(p, NULL, 0);
 
+    if (strstr(cmdline, "openvmi_test.reboot") && came_back()) {
+        back_after_reboot(want, cpus);
+        goto done;
+    }
     out("KTAP version 1\n");
     if (strstr(cmdline, "openvmi_test.boot_only")) {
         out("1..0 # SKIP boot_only: boot and power-off timing\n");
     } else if (strstr(cmdline, "openvmi_test.bench")) {
         out("1..0 # SKIP bench: measurements for vmi-bench\n");
-        bench();
+        if (strstr(cmdline, "openvmi_test.bench=balloon"))
+            bench_balloon();
+        else
+            bench();
     } else {
-        out("1..10\n");
+        int rb = strstr(cmdline, "openvmi_test.reboot") != NULL;
+
+        out("1..%d\n", rb ? 13 : 12);
         case_detected(want);
         case_uses_openvmi(want, "clocksource_is_openvmi",
                           "/sys/devices/system/clocksource/clocksource0/"
@@ -620,7 +951,12 @@ int main(void)
         case_clock_gettime_in_vdso(want);
         case_steal_time(want);
         case_cpu_offline_online(want);
+        case_timerfd();
+        case_balloon(want);
+        if (rb)
+            reboot_and_come_back();
     }
+done:
     have = kernel_found_openvmi() == 1;
     out("# %d of %d cases failed; powering off with status %u%s\n", failures,
         ncase, status + (failures ? 1 : 0),

@@ -45,11 +45,12 @@ patched_qemu() {
 # calibration hangs some native boots), PVH entry.
 SMP=1
 PIN= # a taskset prefix, or nothing
+REBOOT=-no-reboot # a guest reboot ends QEMU; empty: QEMU resets the VM
 boot() {
     bin=$1 want=$2 cmdline="$3 openvmi_test.cpus=$SMP"
     shift 3
     timeout 120 $PIN "$bin" -L /usr/share/qemu -L /usr/share/seabios -accel tcg \
-        -M pc -smp "$SMP" -m 256 -nodefaults -no-reboot -display none \
+        -M pc -smp "$SMP" -m 256 -nodefaults $REBOOT -display none \
         -serial file:"$out" -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -kernel "$K" -append "$cmdline" "$@" 2>"$err"
     got=$?
@@ -76,7 +77,7 @@ native)
         fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
     K=$K boot qemu-system-x86_64 11 \
         "console=ttyS0 openvmi_test.expect=absent openvmi_test.status=5"
-    ktap "$out" 10
+    ktap "$out" 12
     expect "^ok 1 openvmi_absent_as_expected" "$out"
     expect "^ok 2 clocksource_is_openvmi # SKIP" "$out"
     expect "^ok 3 clockevent_is_openvmi # SKIP" "$out"
@@ -87,6 +88,8 @@ native)
     expect "^ok 8 clock_gettime_in_vdso # SKIP" "$out"
     expect "^ok 9 steal_time_counted # SKIP" "$out"
     expect "^ok 10 cpu_offline_online # SKIP one CPU" "$out"
+    expect "^ok 11 timerfd_never_early" "$out"
+    expect "^ok 12 balloon_inflate_deflate # SKIP OpenVMI absent" "$out"
     grep "^# " "$out" ;;
 openvmi | openvmi_strict)
     # The patched QEMU with the openvmi device: the kernel finds OpenVMI,
@@ -101,7 +104,7 @@ openvmi | openvmi_strict)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=$strict
-    ktap "$con" 10
+    ktap "$con" 12
     expect "^ok 1 openvmi_detected" "$con"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 3 clockevent_is_openvmi" "$con"
@@ -110,6 +113,8 @@ openvmi | openvmi_strict)
     expect "^ok 8 clock_gettime_in_vdso" "$con"
     expect "^ok 9 steal_time_counted # SKIP no contention" "$con"
     expect "^ok 10 cpu_offline_online # SKIP one CPU" "$con"
+    expect "^ok 11 timerfd_never_early" "$con"
+    expect "^ok 12 balloon_inflate_deflate\$" "$con"
     expect "Hypervisor detected: OpenVMI" "$out"
     expect "clocksource: Switched to clocksource openvmi" "$con"
     if grep -q "violates" "$err"; then
@@ -129,7 +134,7 @@ openvmi_smp)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 10
+    ktap "$con" 12
     expect "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 6 cpus_online" "$con"
@@ -143,6 +148,32 @@ openvmi_smp)
     grep "clocksource.*openvmi.*unstable\|openvmi.*marked unstable" "$out" "$con" &&
         fail "the OpenVMI clocksource was marked unstable"
     grep "^# " "$con" ;;
+openvmi_reboot)
+    # Reboot and come back, 2 vCPUs, strict host: after the 12 cases the
+    # guest reboots (the kernel's restart handler: SHUTDOWN with
+    # VMI_SHUTDOWN_REBOOT), QEMU resets the machine, which takes the
+    # interface back to its initial state (VMI-VER-042), and the same
+    # kernel boots again, negotiates again, starts CPU 1 again and passes
+    # case 13; no interface violation across the reset.
+    kernel
+    patched_qemu
+    SMP=2
+    REBOOT=
+    K=$K boot "$Q" 7 \
+        "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.reboot openvmi_test.status=7" \
+        -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,strict=on
+    ktap "$con" 13
+    expect "^# rebooting" "$con"
+    expect "^ok 11 timerfd_never_early" "$con"
+    expect "^ok 12 balloon_inflate_deflate\$" "$con"
+    expect "^ok 13 reboot_and_come_back\$" "$con"
+    [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 2 ] ||
+        fail "not two boots with both vCPUs from OpenVMI's vCPU map"
+    if grep -q "violates" "$err"; then
+        fail "the host reported interface violations"
+    fi
+    grep "^# back" "$con" ;;
 openvmi_rule_break)
     # A kernel built with a test-only patch that breaks a rule the host can
     # observe (variants/rule-break: steal-time records registered although
@@ -156,7 +187,7 @@ openvmi_rule_break)
     K=$K boot "$Q" 7 "console=hvc0 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 10
+    ktap "$con" 12
     expect "violates VMI-CALL-023: call of a feature that was not granted" "$err"
     if grep "violates" "$err" | grep -v "VMI-CALL-023"; then
         fail "the host reported other violations"
@@ -177,7 +208,7 @@ openvmi_steal)
         "console=hvc0 openvmi_test.contention openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon
     kill $hog
-    ktap "$con" 10
+    ktap "$con" 12
     expect "^ok 9 steal_time_counted\$" "$con"
     grep "^# steal" "$con" ;;
 openvmi_novdso)
