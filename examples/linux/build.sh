@@ -34,7 +34,9 @@
 #     static) and initramfs/init, listed for the kernel's gen_init_cpio;
 #  4. configure: x86_64 tinyconfig + openvmi.config (merge_config.sh), then
 #     a check that every line of the fragment took effect;
-#  5. make vmlinux (out of tree, through ccache), a progress line a minute.
+#  5. make vmlinux bzImage (out of tree, through ccache), a progress line a
+#     minute; the bzImage also goes into kexec.cpio (/kexec/bzImage), the
+#     initrd of the kexec test.
 #
 # Everything lives outside the work tree, under $VMI_LINUX_CACHE (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/openvmi/linux):
@@ -295,12 +297,12 @@ fi
 # --- 5: the kernel --------------------------------------------------------
 # make.log: this run; build.log: every run of this key, so that what the
 # build that made vmlinux said (objtool's warnings) stays readable.
-say "5/5 make -j$JOBS vmlinux (log $OUT/make.log)"
+say "5/5 make -j$JOBS vmlinux bzImage (log $OUT/make.log)"
 rc=0
-run_with_progress 5/5 "$OUT/make.log" "${KMAKE[@]}" -j "$JOBS" vmlinux ||
+run_with_progress 5/5 "$OUT/make.log" "${KMAKE[@]}" -j "$JOBS" vmlinux bzImage ||
     rc=$?
 {
-    echo "==== make vmlinux, exit $rc"
+    echo "==== make vmlinux bzImage, exit $rc"
     cat "$OUT/make.log"
 } >>"$OUT/build.log"
 if [ "$rc" -ne 0 ]; then
@@ -317,6 +319,16 @@ if [ ! -f "$OUT/initramfs.cpio" ]; then
     "$OUT/build/usr/gen_init_cpio" "$IRD/list" >"$OUT/initramfs.cpio.tmp" &&
         mv "$OUT/initramfs.cpio.tmp" "$OUT/initramfs.cpio" ||
         die "gen_init_cpio failed"
+fi
+# The same kernel as a bzImage in a cpio of its own, given to the kernel
+# as an initrd by the kexec test (the KTAP program finds /kexec/bzImage
+# and kexecs into it).
+if [ ! -f "$OUT/kexec.cpio" ]; then
+    printf 'dir /kexec 0755 0 0\nfile /kexec/bzImage %s 0644 0 0\n' \
+        "$OUT/build/arch/x86/boot/bzImage" >"$OUT/kexec.list" &&
+        "$OUT/build/usr/gen_init_cpio" "$OUT/kexec.list" >"$OUT/kexec.cpio.tmp" &&
+        mv "$OUT/kexec.cpio.tmp" "$OUT/kexec.cpio" ||
+        die "gen_init_cpio failed (kexec.cpio)"
 fi
 touch "$OUT/.last-used"
 

@@ -27,6 +27,20 @@
  *                                        its clock, timers and CPUs; the
  *                                        report goes on across the reboot
  *                                        (the host must not stop at it);
+ *   openvmi_test.kexec                   one more case, run last (after the
+ *                                        reboot's): the program kexecs into
+ *                                        /kexec/bzImage (this kernel, from
+ *                                        the initrd kexec.cpio) and the new
+ *                                        kernel's program checks what the
+ *                                        reboot case checks; the old kernel
+ *                                        must RESET the interface first
+ *                                        (openvmi_test.kexeced=N,F on the
+ *                                        new kernel's command line: the case
+ *                                        count and failures so far);
+ *   openvmi_test.migrate                 two cases only: OpenVMI detected,
+ *                                        and CLOCK_MONOTONIC monotonic for
+ *                                        10 s on every CPU while the test
+ *                                        migrates the VM ("# migrate now");
  *   openvmi_test.boot_only               no case: report an empty plan and
  *                                        power off at once (vmi-bench times
  *                                        the boot and the power-off, not the
@@ -49,10 +63,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kexec.h>
+#include <linux/reboot.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +140,17 @@ static const char *param(const char *key)
         if ((p == cmdline || p[-1] == ' ') && p[k] == '=')
             return p + k + 1;
     return NULL;
+}
+
+/* 1 if the command line has `key` as a word of its own (no "="). */
+static int flag(const char *key)
+{
+    size_t k = strlen(key);
+
+    for (char *p = cmdline; (p = strstr(p, key)) != NULL; p += k)
+        if ((p == cmdline || p[-1] == ' ') && (p[k] == ' ' || !p[k]))
+            return 1;
+    return 0;
 }
 
 static int read_file(const char *path, char *buf, size_t cap)
@@ -652,6 +680,180 @@ fail:
     result(0, "cpu_offline_online", NULL, why);
 }
 
+/* CPU `cpu`'s count on the "TLB:" line of /proc/interrupts, or -1. */
+static long long tlb_shootdowns(int cpu)
+{
+    static char buf[16384];
+    const char *p;
+    char *end;
+    long long v = -1;
+
+    if (read_file("/proc/interrupts", buf, sizeof(buf)) != 0 ||
+        (p = strstr(buf, "TLB:")) == NULL)
+        return -1;
+    p += 4;
+    for (int i = 0; i <= cpu; i++) {
+        v = strtoll(p, &end, 10);
+        if (end == p)
+            return -1;
+        p = end;
+    }
+    return v;
+}
+
+struct tlb_share {
+    volatile int *addr;
+    volatile int go, seen, stop;
+};
+
+/* On CPU 1: keep reading *addr; when told, read it once more for CPU 0. */
+static void *tlb_reader(void *arg)
+{
+    struct tlb_share *s = arg;
+
+    pin_to(1);
+    while (!s->stop) {
+        int v = *s->addr;
+
+        (void)v;
+        if (s->go) {
+            s->seen = *s->addr;
+            __sync_synchronize();
+            s->go = 0;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Remote TLB flush: a thread on CPU 1 keeps reading an address while CPU 0
+ * moves a new page, holding a new value, over it (mremap), 500 times;
+ * told after each move, the thread must read the new value, never the old
+ * page's (a translation that CPU 1 kept because the flush did not reach
+ * it).  With OpenVMI the host does the flush: CPU 1 takes no TLB
+ * shootdown interrupt meanwhile.
+ */
+static void case_tlb_flush(int want)
+{
+    enum { ROUNDS = 500 };
+    struct tlb_share s = {0};
+    long long irq0, irq1;
+    char why[200] = "";
+    pthread_t th;
+    void *x;
+
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        result(1, "tlb_flush_reaches_other_cpus", "one CPU online", NULL);
+        return;
+    }
+    x = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (x == MAP_FAILED) {
+        snprintf(why, sizeof(why), "mmap: %s", strerror(errno));
+        goto out;
+    }
+    *(int *)x = -1;
+    s.addr = x;
+    pin_to(0);
+    irq0 = tlb_shootdowns(1);
+    if (pthread_create(&th, NULL, tlb_reader, &s) != 0) {
+        snprintf(why, sizeof(why), "pthread_create failed");
+        goto out;
+    }
+    for (int i = 1; i <= ROUNDS && !why[0]; i++) {
+        int *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        uint64_t t0;
+
+        if (q == MAP_FAILED) {
+            snprintf(why, sizeof(why), "mmap: %s", strerror(errno));
+            break;
+        }
+        *q = i;
+        if (mremap(q, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, x) != x) {
+            snprintf(why, sizeof(why), "mremap: %s", strerror(errno));
+            break;
+        }
+        __sync_synchronize();
+        s.go = 1;
+        t0 = now_ns(CLOCK_MONOTONIC);
+        while (s.go && now_ns(CLOCK_MONOTONIC) - t0 < 2000000000u)
+            ;
+        if (s.go)
+            snprintf(why, sizeof(why), "the thread on CPU 1 stopped");
+        else if (s.seen != i)
+            snprintf(why, sizeof(why),
+                     "round %d: CPU 1 read %d, not the new page's %d", i,
+                     s.seen, i);
+    }
+    s.stop = 1;
+    pthread_join(th, NULL);
+    irq1 = tlb_shootdowns(1);
+    out("# tlb: %d page moves under a reader on CPU 1; TLB shootdown "
+        "interrupts on CPU 1: %lld\n",
+        ROUNDS, irq1 - irq0);
+    if (!why[0] && want && (irq0 < 0 || irq1 != irq0))
+        snprintf(why, sizeof(why),
+                 "%lld TLB shootdown interrupts on CPU 1: the flush did not "
+                 "go through OpenVMI",
+                 irq1 - irq0);
+out:
+    if (x != MAP_FAILED)
+        munmap(x, 4096);
+    result(!why[0], "tlb_flush_reaches_other_cpus", NULL, why);
+}
+
+/*
+ * CLOCK_MONOTONIC across a live migration (openvmi_test.migrate): the
+ * program says "# migrate now" (the test then migrates the VM to another
+ * QEMU) and for 10 s moves from CPU to CPU every 1000 reads, sleeping
+ * 1 ms every 20000: no read is below the one before it, on any CPU, and
+ * no sleep ends early.  The largest step between two reads is reported:
+ * the VM clock stands still while the VM is stopped (the specification's
+ * reference clock), so the pause need not show as a jump.
+ */
+static void case_monotonic_across_migration(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t start, prev, t, back = 0, step = 0, reads = 0;
+    struct timespec ts;
+    char why[200] = "";
+    int cpu = 0;
+
+    out("# migrate now\n");
+    start = prev = now_ns(CLOCK_MONOTONIC);
+    while (prev - start < 10000000000u) {
+        t = now_ns(CLOCK_MONOTONIC);
+        reads++;
+        if (t < prev && prev - t > back)
+            back = prev - t;
+        if (t > prev && t - prev > step)
+            step = t - prev;
+        if (t > prev)
+            prev = t;
+        if (reads % 1000 == 0 && n > 1) {
+            cpu = (cpu + 1) % (int)n;
+            pin_to(cpu);
+        }
+        if (reads % 20000 == 0) {
+            ts.tv_sec = 0;
+            ts.tv_nsec = 1000000;
+            t = now_ns(CLOCK_MONOTONIC);
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+            if (now_ns(CLOCK_MONOTONIC) - t < 1000000 && !why[0])
+                snprintf(why, sizeof(why), "a 1 ms sleep ended early");
+        }
+    }
+    out("# across the migration: %llu reads on %ld CPUs, largest step %llu "
+        "us\n",
+        (unsigned long long)reads, n, (unsigned long long)(step / 1000));
+    if (back)
+        snprintf(why, sizeof(why), "went back by %llu ns",
+                 (unsigned long long)back);
+    result(!why[0], "monotonic_across_migration", NULL, why);
+}
+
 /* A /proc/meminfo line's value in KiB, or -1. */
 static long meminfo_kb(const char *key)
 {
@@ -836,12 +1038,14 @@ static void reboot_and_come_back(void)
 }
 
 /*
- * Second boot: the kernel found and negotiated OpenVMI again (after the
- * reset the host is back in its initial state: a second NEGOTIATE would
- * otherwise fail), its clock and clock events are OpenVMI's, every CPU is
- * online again and a 2 ms sleep ends, not early.
+ * The kernel after a reboot or a kexec: it found and negotiated OpenVMI
+ * again (the interface back in its initial state, by the host's reset of
+ * the machine or the old kernel's RESET: a NEGOTIATE would otherwise
+ * fail), its clock and clock events are OpenVMI's, every CPU is online
+ * again and a 2 ms sleep ends, not early.  Case `name`.
  */
-static void back_after_reboot(int want, unsigned cpus)
+static void back_after(int want, unsigned cpus, const char *name,
+                       const char *how)
 {
     char cs[64] = "", ce[64] = "", why[200] = "";
     long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -858,12 +1062,12 @@ static void back_after_reboot(int want, unsigned cpus)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
     d = now_ns(CLOCK_MONOTONIC) - t0;
-    out("# back after the reboot: OpenVMI %s, clocksource %s, clock events "
+    out("# back after the %s: OpenVMI %s, clocksource %s, clock events "
         "%s, %ld CPUs online, 2 ms sleep took %llu us\n",
-        found == 1 ? "found" : "not found", cs, ce, online,
+        how, found == 1 ? "found" : "not found", cs, ce, online,
         (unsigned long long)(d / 1000));
     if (want && found != 1)
-        snprintf(why, sizeof(why), "OpenVMI not found after the reboot");
+        snprintf(why, sizeof(why), "OpenVMI not found after the %s", how);
     else if (want && (strcmp(cs, "openvmi") || strcmp(ce, "openvmi")))
         snprintf(why, sizeof(why), "clocksource %s, clock events %s", cs, ce);
     else if (online != (long)cpus)
@@ -872,7 +1076,41 @@ static void back_after_reboot(int want, unsigned cpus)
     else if (d < 2000000)
         snprintf(why, sizeof(why), "a 2 ms sleep took %llu ns",
                  (unsigned long long)d);
-    result(!why[0], "reboot_and_come_back", NULL, why);
+    result(!why[0], name, NULL, why);
+}
+
+/*
+ * kexec into the same kernel (its bzImage, /kexec/bzImage, from the
+ * initrd the test gives QEMU) with this command line plus where the report
+ * stands; the new kernel's program goes on from there.  Returns only if
+ * the kexec failed.
+ */
+static void kexec_and_come_back(void)
+{
+    static char cl[sizeof(cmdline) + 64];
+    char why[200];
+    int fd = open("/kexec/bzImage", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        snprintf(why, sizeof(why), "/kexec/bzImage: %s", strerror(errno));
+        goto fail;
+    }
+    snprintf(cl, sizeof(cl), "%s openvmi_test.kexeced=%d,%d", cmdline, ncase,
+             failures);
+    if (syscall(SYS_kexec_file_load, fd, -1, strlen(cl) + 1, cl,
+                KEXEC_FILE_NO_INITRAMFS) != 0) {
+        snprintf(why, sizeof(why), "kexec_file_load: %s", strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    out("# kexec: the report goes on in the next kernel\n");
+    sync();
+    syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+            LINUX_REBOOT_CMD_KEXEC, NULL);
+    snprintf(why, sizeof(why), "reboot(KEXEC) returned: %s", strerror(errno));
+fail:
+    result(0, "kexec_and_come_back", NULL, why);
 }
 
 static void power_off(int have_openvmi, unsigned status)
@@ -889,7 +1127,10 @@ static void power_off(int have_openvmi, unsigned status)
                 out("# poweroff_status: %s\n", strerror(errno));
             close(fd);
         } else {
+            /* Found but not negotiated: OpenVMI cannot power off. */
             out("# no poweroff_status parameter: %s\n", strerror(errno));
+            if (ioperm(0xf4, 1, 1) == 0)
+                outb((unsigned char)status, 0xf4);
         }
     } else if (ioperm(0xf4, 1, 1) == 0) {
         outb((unsigned char)status, 0xf4); /* QEMU isa-debug-exit */
@@ -901,7 +1142,7 @@ static void power_off(int have_openvmi, unsigned status)
 int main(void)
 {
     const char *p;
-    int want = 1, have;
+    int want = 1, have, kx;
     unsigned status = 0, cpus = 1;
 
     kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
@@ -917,12 +1158,26 @@ int main(void)
     if (p)
         cpus = (unsigned)strtoul(p, NULL, 0);
 
+    kx = flag("openvmi_test.kexec");
+    p = param("openvmi_test.kexeced");
+    if (p) {
+        if (sscanf(p, "%d,%d", &ncase, &failures) != 2)
+            ncase = failures = 0;
+        back_after(want, cpus, "kexec_and_come_back", "kexec");
+        goto done;
+    }
     if (strstr(cmdline, "openvmi_test.reboot") && came_back()) {
-        back_after_reboot(want, cpus);
+        back_after(want, cpus, "reboot_and_come_back", "reboot");
+        if (kx)
+            kexec_and_come_back();
         goto done;
     }
     out("KTAP version 1\n");
-    if (strstr(cmdline, "openvmi_test.boot_only")) {
+    if (flag("openvmi_test.migrate")) {
+        out("1..2\n");
+        case_detected(want);
+        case_monotonic_across_migration();
+    } else if (strstr(cmdline, "openvmi_test.boot_only")) {
         out("1..0 # SKIP boot_only: boot and power-off timing\n");
     } else if (strstr(cmdline, "openvmi_test.bench")) {
         out("1..0 # SKIP bench: measurements for vmi-bench\n");
@@ -933,7 +1188,7 @@ int main(void)
     } else {
         int rb = strstr(cmdline, "openvmi_test.reboot") != NULL;
 
-        out("1..%d\n", rb ? 13 : 12);
+        out("1..%d\n", 13 + rb + kx);
         case_detected(want);
         case_uses_openvmi(want, "clocksource_is_openvmi",
                           "/sys/devices/system/clocksource/clocksource0/"
@@ -953,8 +1208,11 @@ int main(void)
         case_cpu_offline_online(want);
         case_timerfd();
         case_balloon(want);
+        case_tlb_flush(want);
         if (rb)
             reboot_and_come_back();
+        else if (kx)
+            kexec_and_come_back();
     }
 done:
     have = kernel_found_openvmi() == 1;

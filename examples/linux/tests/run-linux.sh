@@ -77,7 +77,7 @@ native)
         fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
     K=$K boot qemu-system-x86_64 11 \
         "console=ttyS0 openvmi_test.expect=absent openvmi_test.status=5"
-    ktap "$out" 12
+    ktap "$out" 13
     expect "^ok 1 openvmi_absent_as_expected" "$out"
     expect "^ok 2 clocksource_is_openvmi # SKIP" "$out"
     expect "^ok 3 clockevent_is_openvmi # SKIP" "$out"
@@ -90,6 +90,7 @@ native)
     expect "^ok 10 cpu_offline_online # SKIP one CPU" "$out"
     expect "^ok 11 timerfd_never_early" "$out"
     expect "^ok 12 balloon_inflate_deflate # SKIP OpenVMI absent" "$out"
+    expect "^ok 13 tlb_flush_reaches_other_cpus # SKIP one CPU" "$out"
     grep "^# " "$out" ;;
 openvmi | openvmi_strict)
     # The patched QEMU with the openvmi device: the kernel finds OpenVMI,
@@ -104,7 +105,7 @@ openvmi | openvmi_strict)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=$strict
-    ktap "$con" 12
+    ktap "$con" 13
     expect "^ok 1 openvmi_detected" "$con"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 3 clockevent_is_openvmi" "$con"
@@ -115,6 +116,7 @@ openvmi | openvmi_strict)
     expect "^ok 10 cpu_offline_online # SKIP one CPU" "$con"
     expect "^ok 11 timerfd_never_early" "$con"
     expect "^ok 12 balloon_inflate_deflate\$" "$con"
+    expect "^ok 13 tlb_flush_reaches_other_cpus # SKIP one CPU" "$con"
     expect "Hypervisor detected: OpenVMI" "$out"
     expect "clocksource: Switched to clocksource openvmi" "$con"
     if grep -q "violates" "$err"; then
@@ -134,13 +136,15 @@ openvmi_smp)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 12
+    ktap "$con" 13
     expect "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 6 cpus_online" "$con"
     expect "^ok 7 monotonic_on_every_cpu" "$con"
     expect "^ok 8 clock_gettime_in_vdso" "$con"
     expect "^ok 10 cpu_offline_online\$" "$con"
+    expect "^ok 13 tlb_flush_reaches_other_cpus\$" "$con"
+    expect "remote TLB flushes through OpenVMI" "$out"
     if grep -q "violates" "$err"; then
         fail "the host reported interface violations"
     fi
@@ -148,32 +152,112 @@ openvmi_smp)
     grep "clocksource.*openvmi.*unstable\|openvmi.*marked unstable" "$out" "$con" &&
         fail "the OpenVMI clocksource was marked unstable"
     grep "^# " "$con" ;;
-openvmi_reboot)
-    # Reboot and come back, 2 vCPUs, strict host: after the 12 cases the
-    # guest reboots (the kernel's restart handler: SHUTDOWN with
-    # VMI_SHUTDOWN_REBOOT), QEMU resets the machine, which takes the
-    # interface back to its initial state (VMI-VER-042), and the same
-    # kernel boots again, negotiates again, starts CPU 1 again and passes
-    # case 13; no interface violation across the reset.
+openvmi_reboot_kexec)
+    # Reboot, then kexec, and come back each time; 2 vCPUs, strict host.
+    # After the 13 cases the guest reboots (the kernel's restart handler:
+    # SHUTDOWN with VMI_SHUTDOWN_REBOOT), QEMU resets the machine, which
+    # takes the interface back to its initial state (VMI-VER-042), and the
+    # same kernel boots again, negotiates again, starts CPU 1 again and
+    # passes case 14.  Then it kexecs into its own bzImage (from the initrd
+    # kexec.cpio): the old kernel RESETs the interface (VMI-VER-043), or
+    # the new one could not negotiate, and the new kernel passes case 15.
+    # No interface violation in all three.
     kernel
     patched_qemu
+    kx=$(dirname "$(dirname "$K")")/kexec.cpio
+    [ -f "$kx" ] || fail "no $kx (examples/linux/build.sh makes it)"
     SMP=2
     REBOOT=
     K=$K boot "$Q" 7 \
-        "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.reboot openvmi_test.status=7" \
-        -chardev file,id=vmicon,path="$con" \
+        "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.reboot openvmi_test.kexec openvmi_test.status=7" \
+        -initrd "$kx" -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 13
+    ktap "$con" 15
     expect "^# rebooting" "$con"
+    expect "^# kexec: " "$con"
     expect "^ok 11 timerfd_never_early" "$con"
     expect "^ok 12 balloon_inflate_deflate\$" "$con"
-    expect "^ok 13 reboot_and_come_back\$" "$con"
-    [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 2 ] ||
-        fail "not two boots with both vCPUs from OpenVMI's vCPU map"
+    expect "^ok 13 tlb_flush_reaches_other_cpus\$" "$con"
+    expect "^ok 14 reboot_and_come_back\$" "$con"
+    expect "^ok 15 kexec_and_come_back\$" "$con"
+    [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 3 ] ||
+        fail "not three kernels with both vCPUs from OpenVMI's vCPU map"
     if grep -q "violates" "$err"; then
         fail "the host reported interface violations"
     fi
     grep "^# back" "$con" ;;
+openvmi_migrate)
+    # CLOCK_MONOTONIC across a live migration, 2 vCPUs, strict hosts: the
+    # guest reads the clock for 10 s, moving between its CPUs; when it
+    # says "# migrate now" the source QEMU migrates it (its monitor's
+    # migrate, over a UNIX socket) to a second QEMU started with
+    # -incoming, where the program finishes: no read went back, no sleep
+    # ended early, and the destination ends with the guest's status.
+    kernel
+    patched_qemu
+    sock=$tmp/in.sock
+    mon=$tmp/monitor
+    cmdline="console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.migrate openvmi_test.status=7 openvmi_test.cpus=2"
+    vm() { # vm CONSOLE SERIAL STDERR [QEMU ARGS...]
+        c=$1 s=$2 e=$3
+        shift 3
+        timeout 120 "$Q" -L /usr/share/qemu -L /usr/share/seabios \
+            -accel tcg -M pc -smp 2 -m 256 -nodefaults -no-reboot \
+            -display none -serial file:"$s" \
+            -device isa-debug-exit,iobase=0xf4,iosize=4 \
+            -chardev file,id=vmicon,path="$c" \
+            -device openvmi,chardev=vmicon,strict=on \
+            -kernel "$K" -append "$cmdline" "$@" 2>"$e"
+    }
+    vm "$tmp/dst-con" "$tmp/dst-out" "$tmp/dst-err" -incoming unix:"$sock" &
+    dpid=$!
+    vm "$con" "$out" "$err" -monitor unix:"$mon",server=on,wait=off &
+    spid=$!
+    i=0
+    until grep -q "^# migrate now" "$con" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || { kill $spid $dpid; fail "no '# migrate now'"; }
+        sleep 0.05
+    done
+    python3 - "$mon" "$sock" <<'PY' || { kill $spid $dpid; fail "the migration did not complete"; }
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+def cmd(c):
+    s.sendall(c.encode() + b"\n")
+    time.sleep(0.2)
+    try:
+        return s.recv(1 << 16).decode(errors="replace")
+    except socket.timeout:
+        return ""
+cmd("migrate -d unix:" + sys.argv[2])
+for _ in range(300):
+    r = cmd("info migrate")
+    if "Migration status: completed" in r:
+        cmd("quit")
+        sys.exit(0)
+    if "Migration status: failed" in r:
+        print(r)
+        sys.exit(1)
+sys.exit(1)
+PY
+    wait $spid
+    wait $dpid
+    got=$?
+    [ "$got" -eq 7 ] || fail "destination exit $got, expected 7"
+    for f in "$con" "$tmp/dst-con"; do # a tty ends lines with CR LF
+        tr -d '\r' <"$f" >"$f.tmp" && mv "$f.tmp" "$f"
+    done
+    cat "$con" "$tmp/dst-con" >"$tmp/all"
+    ktap "$tmp/all" 2
+    expect "^ok 1 openvmi_detected" "$tmp/all"
+    grep -q "^ok 2" "$con" && fail "the case ended before the migration"
+    expect "^ok 2 monotonic_across_migration\$" "$tmp/dst-con"
+    if grep -q "violates" "$err" "$tmp/dst-err"; then
+        fail "a host reported interface violations"
+    fi
+    grep "^# across" "$tmp/dst-con" ;;
 openvmi_rule_break)
     # A kernel built with a test-only patch that breaks a rule the host can
     # observe (variants/rule-break: steal-time records registered although
@@ -187,7 +271,7 @@ openvmi_rule_break)
     K=$K boot "$Q" 7 "console=hvc0 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 12
+    ktap "$con" 13
     expect "violates VMI-CALL-023: call of a feature that was not granted" "$err"
     if grep "violates" "$err" | grep -v "VMI-CALL-023"; then
         fail "the host reported other violations"
@@ -208,7 +292,7 @@ openvmi_steal)
         "console=hvc0 openvmi_test.contention openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon
     kill $hog
-    ktap "$con" 12
+    ktap "$con" 13
     expect "^ok 9 steal_time_counted\$" "$con"
     grep "^# steal" "$con" ;;
 openvmi_novdso)
