@@ -1657,6 +1657,25 @@ static void time_linux(char **const argv[], const int want_rc[], unsigned n,
     }
 }
 
+/*
+ * The patched QEMU and the OpenVMI kernel every Linux row boots (their
+ * build scripts' --print): 1, or 0 with row `what` reported missing.
+ */
+static int linux_builds(char *qemu, size_t nq, char *kernel, size_t nk,
+                        const char *what)
+{
+    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, nq, NULL, 0);
+    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel, nk, NULL,
+                0);
+    if (!qemu[0])
+        missing(what, "tcg",
+                "the patched QEMU is not built (examples/qemu/build.sh)");
+    else if (!kernel[0])
+        missing(what, "tcg",
+                "the OpenVMI kernel is not built (examples/linux/build.sh)");
+    return qemu[0] && kernel[0];
+}
+
 /* QEMU with TCG, -M pc, `smp` vCPUs, as every Linux row boots it. */
 #define LINUX_QEMU(smp)                                                        \
     qemu, "-L", "/usr/share/qemu", "-L", "/usr/share/seabios", "-accel",       \
@@ -1677,22 +1696,12 @@ static void linux_rows(void)
     static char qemu[512], kernel[512], cloud[512], initrd[512];
     unsigned reps = opt.quick ? 2 : 15;
     struct stat3 ti[3], te[3];
-    const char *why = NULL;
     struct row *r;
     int have_cloud;
 
-    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, sizeof(qemu),
-                NULL, 0);
-    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel,
-                sizeof(kernel), NULL, 0);
-    if (!qemu[0])
-        why = "the patched QEMU is not built (examples/qemu/build.sh)";
-    else if (!kernel[0])
-        why = "the OpenVMI kernel is not built (examples/linux/build.sh)";
-    if (why) {
-        missing("linux: OpenVMI kernel boot", "tcg", why);
+    if (!linux_builds(qemu, sizeof(qemu), kernel, sizeof(kernel),
+                      "linux: OpenVMI kernel boot"))
         return;
-    }
     first_lines(VMI_BENCH_LINUX_BUILD " --cloud 2>/dev/null", cloud,
                 sizeof(cloud), initrd, sizeof(initrd));
     have_cloud = cloud[0] && initrd[0];
@@ -1804,15 +1813,9 @@ static void linux_timing_rows(void)
                             "Debian cloud kernel, 2 vCPUs"};
     struct row *r;
 
-    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, sizeof(qemu),
-                NULL, 0);
-    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel,
-                sizeof(kernel), NULL, 0);
-    if (!qemu[0] || !kernel[0]) {
-        missing("linux: clock_gettime and nanosleep", "tcg",
-                "the patched QEMU or the OpenVMI kernel is not built");
+    if (!linux_builds(qemu, sizeof(qemu), kernel, sizeof(kernel),
+                      "linux: clock_gettime and nanosleep"))
         return;
-    }
     first_lines(VMI_BENCH_LINUX_BUILD " --cloud 2>/dev/null", cloud,
                 sizeof(cloud), initrd, sizeof(initrd));
 
@@ -1984,15 +1987,9 @@ static void linux_balloon_row(void)
     double frac[8];
     struct row *r;
 
-    first_lines(VMI_BENCH_QEMU_BUILD " --print 2>/dev/null", qemu, sizeof(qemu),
-                NULL, 0);
-    first_lines(VMI_BENCH_LINUX_BUILD " --print 2>/dev/null", kernel,
-                sizeof(kernel), NULL, 0);
-    if (!qemu[0] || !kernel[0]) {
-        missing("linux: balloon, RSS drop / ballooned", "tcg",
-                "the patched QEMU or the OpenVMI kernel is not built");
+    if (!linux_builds(qemu, sizeof(qemu), kernel, sizeof(kernel),
+                      "linux: balloon, RSS drop / ballooned"))
         return;
-    }
     char *av[] = {LINUX_QEMU("1"),
                   "-serial",
                   "null",

@@ -34,9 +34,17 @@
  *                                        kernel's program checks what the
  *                                        reboot case checks; the old kernel
  *                                        must RESET the interface first
- *                                        (openvmi_test.kexeced=N,F on the
- *                                        new kernel's command line: the case
- *                                        count and failures so far);
+ *                                        (openvmi_test.after=kexec,N,F on
+ *                                        the new kernel's command line: the
+ *                                        case count and failures so far);
+ *   openvmi_test.crash                   one more case, after the kexec's:
+ *                                        the kexec'd kernel's program loads
+ *                                        the same bzImage as its crash
+ *                                        kernel (crashkernel= must reserve
+ *                                        memory) and ends, from CPU 0; the
+ *                                        kernel panics, RESETs the interface
+ *                                        and starts the crash kernel, whose
+ *                                        program checks the same again;
  *   openvmi_test.migrate                 two cases only: OpenVMI detected,
  *                                        and CLOCK_MONOTONIC monotonic for
  *                                        10 s on every CPU while the test
@@ -79,6 +87,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/user.h>
@@ -1079,38 +1088,141 @@ static void back_after(int want, unsigned cpus, const char *name,
     result(!why[0], name, NULL, why);
 }
 
+/* Append a newc cpio entry (see the kernel's initramfs buffer format). */
+static int cpio_entry(int fd, const char *name, unsigned mode, int data_fd,
+                      uint32_t size)
+{
+    static const char zeros[4];
+    char hdr[128], buf[65536];
+    size_t nlen = strlen(name) + 1;
+    int n = snprintf(hdr, sizeof(hdr),
+                     "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X"
+                     "%08X%08X",
+                     0u, mode, 0u, 0u, 1u, 0u, size, 0u, 0u, 0u, 0u,
+                     (unsigned)nlen, 0u);
+
+    if (write(fd, hdr, (size_t)n) != n ||
+        write(fd, name, nlen) != (ssize_t)nlen ||
+        write(fd, zeros, (4 - (110 + nlen) % 4) % 4) < 0)
+        return -1;
+    for (uint32_t left = size; left;) {
+        ssize_t r = read(data_fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+
+        if (r <= 0 || write(fd, buf, (size_t)r) != r)
+            return -1;
+        left -= (uint32_t)r;
+    }
+    return write(fd, zeros, (4 - size % 4) % 4) < 0 ? -1 : 0;
+}
+
 /*
- * kexec into the same kernel (its bzImage, /kexec/bzImage, from the
- * initrd the test gives QEMU) with this command line plus where the report
- * stands; the new kernel's program goes on from there.  Returns only if
- * the kexec failed.
+ * The initrd for a kexec: /kexec/bzImage again, as a cpio written to
+ * /kexec.cpio, so that the kernel kexec starts can load it in turn (as its
+ * crash kernel).  An fd to read it from, or -1.
  */
-static void kexec_and_come_back(void)
+static int kexec_initrd(int kernel_fd)
+{
+    struct stat st;
+    int fd = open("/kexec.cpio", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (fd < 0 || fstat(kernel_fd, &st) != 0 ||
+        cpio_entry(fd, "kexec", 040755, -1, 0) != 0 ||
+        cpio_entry(fd, "kexec/bzImage", 0100644, kernel_fd,
+                   (uint32_t)st.st_size) != 0 ||
+        cpio_entry(fd, "TRAILER!!!", 0, -1, 0) != 0 ||
+        lseek(kernel_fd, 0, SEEK_SET) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    /* kexec_file_load() refuses a file that is open for writing. */
+    close(fd);
+    return open("/kexec.cpio", O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * Load the same kernel (its bzImage, /kexec/bzImage, from the initrd the
+ * test gives QEMU) with kexec_file_load(), as the next kernel (with an
+ * initrd holding the bzImage again) or, with KEXEC_FILE_ON_CRASH, as the
+ * crash kernel (without), with this command line (without an earlier
+ * openvmi_test.after=, and for a crash kernel without crashkernel=) plus
+ * openvmi_test.after=HOW,N,F: how it was started and where the report
+ * stands, for the new kernel's program.  0, or -1 with why filled.
+ */
+static int load_next_kernel(const char *how, unsigned long flags, char *why,
+                            size_t cap)
 {
     static char cl[sizeof(cmdline) + 64];
-    char why[200];
-    int fd = open("/kexec/bzImage", O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+    int fd = open("/kexec/bzImage", O_RDONLY | O_CLOEXEC), ird, rc = 0;
 
     if (fd < 0) {
-        snprintf(why, sizeof(why), "/kexec/bzImage: %s", strerror(errno));
-        goto fail;
+        snprintf(why, cap, "/kexec/bzImage: %s", strerror(errno));
+        return -1;
     }
-    snprintf(cl, sizeof(cl), "%s openvmi_test.kexeced=%d,%d", cmdline, ncase,
+    for (char *w = cmdline, *e; *w; w = e) {
+        while (*w == ' ')
+            w++;
+        e = w + strcspn(w, " ");
+        if (e == w || strncmp(w, "openvmi_test.after=", 19) == 0 ||
+            ((flags & KEXEC_FILE_ON_CRASH) &&
+             strncmp(w, "crashkernel=", 12) == 0))
+            continue;
+        n += (size_t)snprintf(cl + n, sizeof(cl) - n, "%.*s ", (int)(e - w), w);
+    }
+    snprintf(cl + n, sizeof(cl) - n, "openvmi_test.after=%s,%d,%d", how, ncase,
              failures);
-    if (syscall(SYS_kexec_file_load, fd, -1, strlen(cl) + 1, cl,
-                KEXEC_FILE_NO_INITRAMFS) != 0) {
-        snprintf(why, sizeof(why), "kexec_file_load: %s", strerror(errno));
+    /* A crash kernel loads nothing more; a kexec'd one may. */
+    ird = flags & KEXEC_FILE_ON_CRASH ? -1 : kexec_initrd(fd);
+    if (ird < 0 && !(flags & KEXEC_FILE_ON_CRASH)) {
+        snprintf(why, cap, "/kexec.cpio: %s", strerror(errno));
         close(fd);
-        goto fail;
+        return -1;
+    }
+    if (syscall(SYS_kexec_file_load, fd, ird, strlen(cl) + 1, cl,
+                flags | (ird < 0 ? KEXEC_FILE_NO_INITRAMFS : 0)) != 0) {
+        snprintf(why, cap, "kexec_file_load (%s): %s", how, strerror(errno));
+        rc = -1;
     }
     close(fd);
-    out("# kexec: the report goes on in the next kernel\n");
-    sync();
-    syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-            LINUX_REBOOT_CMD_KEXEC, NULL);
-    snprintf(why, sizeof(why), "reboot(KEXEC) returned: %s", strerror(errno));
-fail:
+    if (ird >= 0)
+        close(ird);
+    return rc;
+}
+
+/* kexec into the same kernel; returns only if the kexec failed. */
+static void kexec_and_come_back(void)
+{
+    char why[200];
+
+    if (load_next_kernel("kexec", 0, why, sizeof(why)) == 0) {
+        out("# kexec: the report goes on in the next kernel\n");
+        sync();
+        syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+                LINUX_REBOOT_CMD_KEXEC, NULL);
+        snprintf(why, sizeof(why), "reboot(KEXEC) returned: %s",
+                 strerror(errno));
+    }
     result(0, "kexec_and_come_back", NULL, why);
+}
+
+/*
+ * Load the same kernel as the crash kernel and end the program, init,
+ * from CPU 0 (the crash kernel boots on the CPU that panics, and CPU n is
+ * vCPU n): the kernel panics and starts it.  Returns only if the load
+ * failed.
+ */
+static void crash_and_come_back(void)
+{
+    char why[200];
+
+    if (load_next_kernel("crash", KEXEC_FILE_ON_CRASH, why, sizeof(why)) == 0) {
+        pin_to(0);
+        out("# crash: init ends, the kernel panics into its crash kernel\n");
+        sync();
+        exit(0);
+    }
+    result(0, "crash_and_come_back", NULL, why);
 }
 
 static void power_off(int have_openvmi, unsigned status)
@@ -1142,7 +1254,7 @@ static void power_off(int have_openvmi, unsigned status)
 int main(void)
 {
     const char *p;
-    int want = 1, have, kx;
+    int want = 1, have, kx, cr;
     unsigned status = 0, cpus = 1;
 
     kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
@@ -1159,11 +1271,20 @@ int main(void)
         cpus = (unsigned)strtoul(p, NULL, 0);
 
     kx = flag("openvmi_test.kexec");
-    p = param("openvmi_test.kexeced");
+    cr = flag("openvmi_test.crash");
+    p = param("openvmi_test.after");
     if (p) {
-        if (sscanf(p, "%d,%d", &ncase, &failures) != 2)
+        char how[8] = "";
+
+        if (sscanf(p, "%7[a-z],%d,%d", how, &ncase, &failures) != 3)
             ncase = failures = 0;
-        back_after(want, cpus, "kexec_and_come_back", "kexec");
+        if (strcmp(how, "crash") == 0) {
+            back_after(want, cpus, "crash_and_come_back", "crash");
+        } else {
+            back_after(want, cpus, "kexec_and_come_back", "kexec");
+            if (cr)
+                crash_and_come_back();
+        }
         goto done;
     }
     if (strstr(cmdline, "openvmi_test.reboot") && came_back()) {
@@ -1188,7 +1309,7 @@ int main(void)
     } else {
         int rb = strstr(cmdline, "openvmi_test.reboot") != NULL;
 
-        out("1..%d\n", 13 + rb + kx);
+        out("1..%d\n", 13 + rb + kx + (kx && cr));
         case_detected(want);
         case_uses_openvmi(want, "clocksource_is_openvmi",
                           "/sys/devices/system/clocksource/clocksource0/"

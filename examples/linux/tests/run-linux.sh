@@ -152,16 +152,19 @@ openvmi_smp)
     grep "clocksource.*openvmi.*unstable\|openvmi.*marked unstable" "$out" "$con" &&
         fail "the OpenVMI clocksource was marked unstable"
     grep "^# " "$con" ;;
-openvmi_reboot_kexec)
-    # Reboot, then kexec, and come back each time; 2 vCPUs, strict host.
-    # After the 13 cases the guest reboots (the kernel's restart handler:
-    # SHUTDOWN with VMI_SHUTDOWN_REBOOT), QEMU resets the machine, which
-    # takes the interface back to its initial state (VMI-VER-042), and the
-    # same kernel boots again, negotiates again, starts CPU 1 again and
-    # passes case 14.  Then it kexecs into its own bzImage (from the initrd
+openvmi_reboot_kexec_crash)
+    # Reboot, kexec and a crash kernel, coming back each time; 2 vCPUs,
+    # strict host, 64 MiB reserved for the crash kernel.  After the 13
+    # cases the guest reboots (the kernel's restart handler: SHUTDOWN with
+    # VMI_SHUTDOWN_REBOOT), QEMU resets the machine, which takes the
+    # interface back to its initial state (VMI-VER-042), and the same
+    # kernel boots again, negotiates again, starts CPU 1 again and passes
+    # case 14.  Then it kexecs into its own bzImage (from the initrd
     # kexec.cpio): the old kernel RESETs the interface (VMI-VER-043), or
     # the new one could not negotiate, and the new kernel passes case 15.
-    # No interface violation in all three.
+    # That kernel loads the bzImage as its crash kernel and its init ends:
+    # the panic RESETs the interface and starts the crash kernel, which
+    # passes case 16.  No interface violation in all four.
     kernel
     patched_qemu
     kx=$(dirname "$(dirname "$K")")/kexec.cpio
@@ -169,19 +172,23 @@ openvmi_reboot_kexec)
     SMP=2
     REBOOT=
     K=$K boot "$Q" 7 \
-        "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.reboot openvmi_test.kexec openvmi_test.status=7" \
+        "console=hvc0 earlyprintk=serial,ttyS0,115200 crashkernel=64M openvmi_test.reboot openvmi_test.kexec openvmi_test.crash openvmi_test.status=7" \
         -initrd "$kx" -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 15
+    ktap "$con" 16
     expect "^# rebooting" "$con"
     expect "^# kexec: " "$con"
+    expect "^# crash: " "$con"
     expect "^ok 11 timerfd_never_early" "$con"
     expect "^ok 12 balloon_inflate_deflate\$" "$con"
     expect "^ok 13 tlb_flush_reaches_other_cpus\$" "$con"
     expect "^ok 14 reboot_and_come_back\$" "$con"
     expect "^ok 15 kexec_and_come_back\$" "$con"
-    [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 3 ] ||
-        fail "not three kernels with both vCPUs from OpenVMI's vCPU map"
+    expect "^ok 16 crash_and_come_back\$" "$con"
+    grep -q "Kernel panic - not syncing: Attempted to kill init" "$out" "$con" ||
+        fail "no panic of the kexec'd kernel"
+    [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 4 ] ||
+        fail "not four kernels with both vCPUs from OpenVMI's vCPU map"
     if grep -q "violates" "$err"; then
         fail "the host reported interface violations"
     fi
