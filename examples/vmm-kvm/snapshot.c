@@ -230,6 +230,14 @@ int vmm_snapshot_restore(struct vmm *vm, const char *path, char *why,
 
         v->started = (int)v->saved.started;
         v->restore_pending = (int)v->saved.started;
+        /*
+         * An upcall that was due when the VM was saved (an event set
+         * pending just before the pause) is due again in the restored
+         * state, but nothing kicks this process for it: have each vCPU's
+         * first look ask host-lib.  Without it a vCPU whose BLOCK returns
+         * for that event never took the upcall and spun in its wait loop.
+         */
+        atomic_store(&v->kicked, 1);
     }
     rc = 0;
     goto out;
