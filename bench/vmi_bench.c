@@ -1684,6 +1684,17 @@ static int linux_builds(char *qemu, size_t nq, char *kernel, size_t nk,
         "isa-debug-exit,iobase=0xf4,iosize=4"
 
 /*
+ * The same with the openvmi device, its console on stdout (hvc0), booting
+ * `kernel` with `append` (NULL-terminated, ready for execv).
+ */
+#define LINUX_QEMU_OPENVMI(smp, kernel, append)                                \
+    {                                                                          \
+        LINUX_QEMU(smp), "-serial", "null", "-chardev", "stdio,id=c",          \
+            "-device", "openvmi,chardev=c", "-kernel", kernel, "-append",      \
+            append, NULL                                                       \
+    }
+
+/*
  * The VM-only OpenVMI kernel (examples/linux) on QEMU with the openvmi
  * device (examples/qemu), against the same kernel on the same QEMU without
  * the device (its native paths) and against Debian's cloud kernel with the
@@ -1707,18 +1718,8 @@ static void linux_rows(void)
     have_cloud = cloud[0] && initrd[0];
 
     {
-        char *ov[] = {LINUX_QEMU("1"),
-                      "-serial",
-                      "null",
-                      "-chardev",
-                      "stdio,id=c",
-                      "-device",
-                      "openvmi,chardev=c",
-                      "-kernel",
-                      kernel,
-                      "-append",
-                      "console=hvc0 quiet openvmi_test.boot_only",
-                      NULL};
+        char *ov[] = LINUX_QEMU_OPENVMI(
+            "1", kernel, "console=hvc0 quiet openvmi_test.boot_only");
         char *nv[] = {LINUX_QEMU("1"),
                       "-serial",
                       "stdio",
@@ -1819,18 +1820,8 @@ static void linux_timing_rows(void)
     first_lines(VMI_BENCH_LINUX_BUILD " --cloud 2>/dev/null", cloud,
                 sizeof(cloud), initrd, sizeof(initrd));
 
-    char *ov[] = {LINUX_QEMU("2"),
-                  "-serial",
-                  "null",
-                  "-chardev",
-                  "stdio,id=c",
-                  "-device",
-                  "openvmi,chardev=c",
-                  "-kernel",
-                  kernel,
-                  "-append",
-                  "console=hvc0 quiet openvmi_test.bench",
-                  NULL};
+    char *ov[] = LINUX_QEMU_OPENVMI("2", kernel,
+                                    "console=hvc0 quiet openvmi_test.bench");
     char *nv[] = {LINUX_QEMU("1"),
                   "-serial",
                   "stdio",
@@ -2012,18 +2003,8 @@ static void linux_balloon_row(void)
     if (!linux_builds(qemu, sizeof(qemu), kernel, sizeof(kernel),
                       "linux: balloon, RSS drop / ballooned"))
         return;
-    char *av[] = {LINUX_QEMU("1"),
-                  "-serial",
-                  "null",
-                  "-chardev",
-                  "stdio,id=c",
-                  "-device",
-                  "openvmi,chardev=c",
-                  "-kernel",
-                  kernel,
-                  "-append",
-                  "console=hvc0 quiet openvmi_test.bench=balloon",
-                  NULL};
+    char *av[] = LINUX_QEMU_OPENVMI(
+        "1", kernel, "console=hvc0 quiet openvmi_test.bench=balloon");
 
     for (unsigned rep = 0; rep < reps; rep++) {
         struct balloon_watch b = {{balloon_seen}, 0, {0, 0}, 0};
