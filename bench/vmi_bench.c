@@ -1795,23 +1795,26 @@ static double bench_value(const char *out, const char *key)
 /*
  * Time in Linux, measured inside the guest by the KTAP program's bench
  * mode (openvmi_test.bench): clock_gettime's cost and how late 1 ms
- * sleeps end.  Three boots per round, interleaved: the OpenVMI kernel on
+ * sleeps end.  Four boots per round, interleaved: the OpenVMI kernel on
  * the openvmi device with 2 vCPUs (clocksource and clock events
  * OpenVMI's, the vDSO reading the pvclock record); the same kernel
  * without the device, 1 vCPU (the TSC read by the vDSO, the local APIC's
  * one-shot timer: QEMU's TCG has no TSC-deadline timer); Debian's cloud
  * kernel, 2 vCPUs, no OpenVMI (it finds the TSCs of TCG's vCPUs out of
- * step and falls back to the HPET).
+ * step and falls back to the HPET); the OpenVMI kernel on 1 vCPU, which
+ * separates the cost of the pvclock read from that of 2 vCPUs.
  */
 static void linux_timing_rows(void)
 {
     static char qemu[512], kernel[512], cloud[512], initrd[512];
     static char out[1 << 16];
-    unsigned reps = opt.quick ? 1 : 5, k[3] = {0, 0, 0}, bad[3] = {0, 0, 0};
-    double g[3][8], p50[3][8], p99[3][8];
-    struct stat3 sg[3], s50[3], s99[3];
-    const char *names[3] = {"OpenVMI, 2 vCPUs", "no OpenVMI, 1 vCPU",
-                            "Debian cloud kernel, 2 vCPUs"};
+    enum { NB = 5 };
+    unsigned reps = opt.quick ? 1 : 5, k[NB] = {0}, bad[NB] = {0};
+    double g[NB][8], p50[NB][8], p99[NB][8], ex[NB][8];
+    struct stat3 sg[NB], s50[NB], s99[NB], sex[NB];
+    const char *names[NB] = {"OpenVMI, 2 vCPUs", "no OpenVMI, 1 vCPU",
+                             "Debian cloud kernel, 2 vCPUs", "OpenVMI, 1 vCPU",
+                             "OpenVMI, 2 vCPUs, idle HLT"};
     struct row *r;
 
     if (!linux_builds(qemu, sizeof(qemu), kernel, sizeof(kernel),
@@ -1822,6 +1825,10 @@ static void linux_timing_rows(void)
 
     char *ov[] = LINUX_QEMU_OPENVMI("2", kernel,
                                     "console=hvc0 quiet openvmi_test.bench");
+    char *o1[] = LINUX_QEMU_OPENVMI("1", kernel,
+                                    "console=hvc0 quiet openvmi_test.bench");
+    char *oh[] = LINUX_QEMU_OPENVMI(
+        "2", kernel, "console=hvc0 quiet openvmi_test.bench openvmi.idle=0");
     char *nv[] = {LINUX_QEMU("1"),
                   "-serial",
                   "stdio",
@@ -1842,20 +1849,21 @@ static void linux_timing_rows(void)
                   "console=ttyS0 quiet openvmi_test.bench "
                   "openvmi_test.expect=absent",
                   NULL};
-    char **const argv[3] = {ov, nv, cloud[0] && initrd[0] ? cv : NULL};
+    char **const argv[NB] = {ov, nv, cloud[0] && initrd[0] ? cv : NULL, o1, oh};
     /* SHUTDOWN with status 0; isa-debug-exit: (0 << 1) | 1. */
-    const int want[3] = {0, 1, 1};
+    const int want[NB] = {0, 1, 1, 0, 0};
     /*
      * The clocksource each boot must have measured (a prefix; NULL: any).
      * Under TCG the TSC calibration of a native boot sometimes fails, and
      * such a boot measures another clocksource than its row's.
      */
-    const char *const want_cs[3] = {"openvmi", "tsc", NULL};
-    unsigned other_cs[3] = {0, 0, 0};
+    const char *const want_cs[NB] = {"openvmi", "tsc", NULL, "openvmi",
+                                     "openvmi"};
+    unsigned other_cs[NB] = {0};
 
     for (unsigned rep = 0; rep < reps; rep++) {
-        for (unsigned i = 0; i < 3; i++) {
-            double vg, v50, v99 = -1;
+        for (unsigned i = 0; i < NB; i++) {
+            double vg, v50, v99 = -1, vx;
             const char *q;
             uint64_t ns;
             int rc;
@@ -1893,15 +1901,18 @@ static void linux_timing_rows(void)
                 other_cs[i]++;
                 continue;
             }
+            vx = bench_value(out, "# bench idle_exits_per_sleep ");
             g[i][k[i]] = vg;
+            ex[i][k[i]] = vx;
             p50[i][k[i]] = v50;
             p99[i][k[i]++] = v99;
         }
     }
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < NB; i++) {
         unsigned n = bad[i] ? 0 : k[i];
 
         sg[i] = stats(g[i], n);
+        sex[i] = stats(ex[i], n);
         s50[i] = stats(p50[i], n);
         s99[i] = stats(p99[i], n);
     }
@@ -1915,10 +1926,16 @@ static void linux_timing_rows(void)
     set_base(r, "no OpenVMI, 1 vCPU, TSC", sg[1].med);
     set_goal(r, G_LE, 1.1, "ratio");
     note(r,
-         "200000 CLOCK_MONOTONIC calls in the guest, vDSO both; median "
-         "of %u boots (%u OpenVMI, %u TSC boots on another clocksource left "
-         "out)",
+         "200000 CLOCK_MONOTONIC calls in the guest in 50 batches (the "
+         "median batch), vDSO both; median of %u boots (%u OpenVMI, %u TSC "
+         "boots on another clocksource left out)",
          sg[0].n, other_cs[0], other_cs[1]);
+    if (sg[3].n) {
+        r = add_row("linux: clock_gettime, OpenVMI 1 vCPU", "tcg", "ns", sg[3]);
+        set_base(r, "no OpenVMI, 1 vCPU, TSC", sg[1].med);
+        note(r, "the pvclock vDSO read against the TSC one, both on 1 vCPU "
+                "(TCG's single vCPU thread)");
+    }
     if (sg[2].n) {
         r = add_row("linux: clock_gettime, stock 2 vCPUs", "tcg", "ns", sg[2]);
         set_base(r, "no OpenVMI, 1 vCPU, TSC", sg[1].med);
@@ -1935,6 +1952,21 @@ static void linux_timing_rows(void)
     r = add_row("linux: nanosleep 1 ms, late p99", "tcg", "us", s99[0]);
     set_base(r, "no OpenVMI, LAPIC one-shot", s99[1].med);
     note(r, "99th percentile of each boot's 200, median over boots");
+    if (!sg[4].n || sex[0].min < 0 || sex[4].min < 0) {
+        missing("linux: idle exits per 10 ms sleep", "tcg",
+                "no boot with openvmi.idle=0, or no idle_exits line");
+        return;
+    }
+    r = add_row("linux: idle exits per 10 ms sleep", "tcg", "exits", sex[0]);
+    set_base(r, "OpenVMI, idle HLT (openvmi.idle=0)", sex[4].med);
+    note(r, "TIMER_ARM, BLOCK and HLT the kernel made per 10 ms sleep, 30 "
+            "sleeps (/sys/kernel/openvmi/idle_exits; the tick stops at each "
+            "idle entry), BLOCK arming the timer against TIMER_ARM + HLT; "
+            "2 vCPUs");
+    r = add_row("linux: nanosleep 1 ms, late p50, BLOCK arming", "tcg", "us",
+                s50[0]);
+    set_base(r, "OpenVMI, idle HLT (openvmi.idle=0)", s50[4].med);
+    note(r, "the same sleeps' lateness, the idle routine the only change");
 }
 
 /* A process's resident set (VmRSS) in KiB, or -1. */

@@ -262,6 +262,15 @@ int vmi_guest_event_send(const struct vmi_guest *g, uint32_t vcpu_base,
 int vmi_guest_block(const struct vmi_guest *g, uint64_t deadline_ns,
                     uint32_t *reason);
 
+/*
+ * vmi_guest_block that first arms timer `timer` at deadline_ns with event
+ * `event` on the calling vCPU, as vmi_guest_timer_arm would
+ * (VMI_BLOCK_ARM_TIMER; needs VMI_F_BLOCK_TIMER granted): idle entry in one
+ * exit.  The timer stays armed whatever ends the call.
+ */
+int vmi_guest_block_arm(const struct vmi_guest *g, uint64_t deadline_ns,
+                        uint32_t timer, uint32_t event, uint32_t *reason);
+
 /* ---- vCPUs -------------------------------------------------------------- */
 
 /*

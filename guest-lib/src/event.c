@@ -97,3 +97,16 @@ int vmi_guest_block(const struct vmi_guest *g, uint64_t deadline_ns,
         *reason = (uint32_t)rets[0];
     return (int)st;
 }
+
+int vmi_guest_block_arm(const struct vmi_guest *g, uint64_t deadline_ns,
+                        uint32_t timer, uint32_t event, uint32_t *reason)
+{
+    uint64_t rets[VMI_HC_MAX_RETS];
+    int64_t st;
+
+    st = vmi__call5(g, VMI_HC_BLOCK, deadline_ns, VMI_BLOCK_ARM_TIMER, timer,
+                    event, 0, rets);
+    if (st == 0 && reason)
+        *reason = (uint32_t)rets[0];
+    return (int)st;
+}

@@ -146,11 +146,7 @@ int vmi_guest_probe(struct vmi_guest *g)
 }
 
 /* VMI_F_*_REQUIRES by bit number, for the features this library knows. */
-static const uint64_t feature_requires[8] = {
-    VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
-    VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
-    VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
-};
+static const uint64_t feature_requires[VMI_F_COUNT] = VMI_F_REQUIRES_BY_BIT;
 
 /* Largest subset of want closed under the requirement relation. */
 static uint64_t close_features(uint64_t want)
@@ -161,7 +157,7 @@ static uint64_t close_features(uint64_t want)
     want &= VMI_F_ALL_1_0;
     do {
         prev = want;
-        for (i = 0; i < 8; i++)
+        for (i = 0; i < VMI_F_COUNT; i++)
             if ((want & (UINT64_C(1) << i)) && (feature_requires[i] & ~want))
                 want &= ~(UINT64_C(1) << i);
     } while (want != prev);

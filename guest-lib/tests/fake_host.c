@@ -452,8 +452,26 @@ static int64_t serve(struct fake_host *fh, uint64_t nr, const uint64_t *a,
     case VMI_HC_BLOCK: {
         uint64_t now = fake_host_clock(fh, fh->tsc);
 
-        if (a[1])
+        if (fh->event_gpa[self] == VMI_GPA_NONE && a[0] == VMI_DEADLINE_NONE)
+            return -VMI_E_STATE;
+        if ((a[1] & ~(uint64_t)VMI_BLOCK_ARM_TIMER) ||
+            (a[1] && !(fh->granted & VMI_F_BLOCK_TIMER)))
             return -VMI_E_INVAL;
+        if (a[1]) { /* VMI_BLOCK_ARM_TIMER: TIMER_ARM's effect first */
+            if (a[0] == VMI_DEADLINE_NONE)
+                return -VMI_E_INVAL;
+            if (a[2] >= fh->timer_count || a[2] >= FAKE_TIMERS || a[3] > 63)
+                return -VMI_E_RANGE;
+            if (a[0] <= now) {
+                fh->timer_armed[a[2]] = 0;
+                set_pending(fh, self, (uint32_t)a[3]);
+            } else {
+                fh->timer_armed[a[2]] = 1;
+                fh->timer_deadline[a[2]] = a[0];
+                fh->timer_vcpu[a[2]] = self;
+                fh->timer_event[a[2]] = (uint32_t)a[3];
+            }
+        }
         if (fh->event_gpa[self] != VMI_GPA_NONE) {
             struct vmi_event_record *r = fake_host_va(fh, fh->event_gpa[self]);
             if (r->pending & ~r->mask) {

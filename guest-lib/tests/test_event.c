@@ -122,6 +122,28 @@ static void test_block_returns_reason(void **state)
     assert_int_equal(fake_host_last(&fh, VMI_HC_BLOCK)->args[1], 0);
 }
 
+static void test_block_arm_passes_timer_and_event(void **state)
+{
+    uint32_t reason = 0;
+    int armed = -1;
+
+    (void)state;
+    assert_int_equal(vmi_guest_event_register(&v, r, 0x40), 0);
+    assert_true(g.features & VMI_F_BLOCK_TIMER);
+    /* A past deadline: the timer fires at once, BLOCK returns for it. */
+    assert_int_equal(vmi_guest_block_arm(&g, 1, 0, 5, &reason), 0);
+    assert_int_equal(reason, VMI_WAKE_EVENT);
+    assert_int_equal(fake_host_last(&fh, VMI_HC_BLOCK)->args[1],
+                     VMI_BLOCK_ARM_TIMER);
+    assert_int_equal(fake_host_last(&fh, VMI_HC_BLOCK)->args[2], 0);
+    assert_int_equal(fake_host_last(&fh, VMI_HC_BLOCK)->args[3], 5);
+    assert_int_equal(vmi_guest_event_take(&v), 1u << 5);
+    /* Out of range: refused, nothing armed. */
+    assert_int_equal(vmi_guest_block_arm(&g, 1, 0, 64, &reason), -VMI_E_RANGE);
+    assert_int_equal(vmi_guest_timer_cancel(&g, 0, &armed), 0);
+    assert_int_equal(armed, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +159,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_block_returns_reason, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_block_arm_passes_timer_and_event,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,16 +202,12 @@ int64_t vmi__hc_nop(struct vmi__ctx *c)
 /* Drop every granted feature whose requirements were not all granted. */
 static uint64_t close_features(uint64_t f)
 {
-    static const uint64_t req[8] = {
-        VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
-        VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
-        VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
-    };
+    static const uint64_t req[VMI_F_COUNT] = VMI_F_REQUIRES_BY_BIT;
     uint64_t prev;
 
     do {
         prev = f;
-        for (unsigned i = 0; i < 8; i++)
+        for (unsigned i = 0; i < VMI_F_COUNT; i++)
             if ((f & (UINT64_C(1) << i)) && (f & req[i]) != req[i])
                 f &= ~(UINT64_C(1) << i);
     } while (f != prev);

@@ -220,11 +220,39 @@ int64_t vmi__hc_block(struct vmi__ctx *c)
     uint64_t deadline = c->call->args[0];
     uint64_t now;
 
+    const uint64_t flags = c->call->args[1];
+    const uint64_t timer = c->call->args[2], event = c->call->args[3];
+
     /* No record and no deadline: nothing could ever wake the vCPU. */
     if (v->event_gpa == VMI_GPA_NONE && deadline == VMI_DEADLINE_NONE)
         return -VMI_E_STATE;
-    if (c->call->args[1])
+    /* VMI-EVT-058: only ARM_TIMER, and only with VMI_F_BLOCK_TIMER. */
+    if ((flags & ~(uint64_t)VMI_BLOCK_ARM_TIMER) ||
+        ((flags & VMI_BLOCK_ARM_TIMER) && !(vm->features & VMI_F_BLOCK_TIMER) &&
+         !VMI__FAULT_IS(vm, BLOCK_ARM_WITHOUT_GRANT)))
         return -VMI_E_INVAL;
+    if (VMI__FAULT_IS(vm, BLOCK_ARGS_NOT_IGNORED) &&
+        (timer >= vm->cfg.timer_count || event >= VMI_EVENT_COUNT))
+        return -VMI_E_RANGE;
+    if (flags & VMI_BLOCK_ARM_TIMER) {
+        /* VMI-EVT-059: a timer armed for never is no idle entry. */
+        if (deadline == VMI_DEADLINE_NONE &&
+            !VMI__FAULT_IS(vm, BLOCK_ARM_NO_DEADLINE_OK))
+            return -VMI_E_INVAL;
+        /* VMI-EVT-060; with the fault, an unchecked id arms nothing. */
+        if (timer >= vm->cfg.timer_count || event >= VMI_EVENT_COUNT) {
+            if (!VMI__FAULT_IS(vm, BLOCK_ARM_RANGE_UNCHECKED))
+                return -VMI_E_RANGE;
+        } else if (!VMI__FAULT_IS(vm, BLOCK_ARM_IGNORED)) {
+            /* VMI-EVT-061: as TIMER_ARM, before the checks below. */
+            int64_t st = vmi__timer_arm(
+                c, (uint32_t)vmi__nospec(timer, vm->cfg.timer_count), deadline,
+                c->vcpu, (uint32_t)event);
+
+            if (st)
+                return st;
+        }
+    }
     if (VMI__FAULT_IS(vm, BLOCK_SPURIOUS_WAKE) ||
         vmi__event_wake(vm, c->vcpu)) {
         c->call->rets[0] = VMI_WAKE_EVENT;

@@ -516,10 +516,7 @@ static void staged_free(struct staged *s)
     free(s->extents);
 }
 
-static const char *const feature_names[8] = {
-    "VMI_F_CLOCK", "VMI_F_EVENTS", "VMI_F_TIMER", "VMI_F_VCPU",
-    "VMI_F_TLB",   "VMI_F_MEM",    "VMI_F_STEAL", "VMI_F_PT",
-};
+static const char *const feature_names[VMI_F_COUNT] = VMI_F_NAMES_BY_BIT;
 
 /*
  * States that no run of the VM can produce, even though every field is in

@@ -85,39 +85,50 @@ static uint64_t due_at(const struct vmi_host_vm *vm, uint64_t deadline)
     return deadline;
 }
 
+/*
+ * Arm timer `id` (checked) for `vcpu` (checked) with `deadline` and
+ * `event` (checked), replacing any earlier arming: TIMER_ARM's effect, and
+ * BLOCK's with VMI_BLOCK_ARM_TIMER (VMI-EVT-061).  Locked.
+ */
+int64_t vmi__timer_arm(struct vmi__ctx *c, uint32_t id, uint64_t deadline,
+                       uint32_t vcpu, uint32_t event)
+{
+    struct vmi_host_vm *vm = c->vm;
+    struct vmi__timer *t = &vm->timers[id];
+    uint64_t old_first =
+        vm->heap_len ? vm->timers[vm->heap[0]].deadline : VMI_DEADLINE_NONE;
+
+    /* Re-arming replaces. */
+    vmi__timer_remove(vm, id);
+    t->deadline = deadline;
+    t->vcpu = vcpu;
+    t->event = event;
+    if (due_at(vm, deadline) <= vmi__clock_now(vm)) {
+        if (VMI__FAULT_IS(vm, PAST_DEADLINE_ERROR))
+            return -VMI_E_INVAL;
+        /* Past deadline: pending before the call returns, never an error. */
+        vmi__event_set(c, vcpu, event);
+        return 0;
+    }
+    vmi__timer_insert(vm, id);
+    if (deadline < old_first)
+        c->timers_changed = 1;
+    return 0;
+}
+
 int64_t vmi__hc_timer_arm(struct vmi__ctx *c)
 {
     struct vmi_host_vm *vm = c->vm;
     const uint64_t *a = c->call->args;
-    uint32_t id;
-    struct vmi__timer *t;
-    uint64_t old_first;
 
     if (a[4])
         return -VMI_E_INVAL;
     if (a[0] >= vm->cfg.timer_count || a[2] >= vm->cfg.vcpu_count ||
         a[3] >= VMI_EVENT_COUNT)
         return -VMI_E_RANGE;
-    id = (uint32_t)vmi__nospec(a[0], vm->cfg.timer_count);
-    t = &vm->timers[id];
-    old_first =
-        vm->heap_len ? vm->timers[vm->heap[0]].deadline : VMI_DEADLINE_NONE;
-    /* Re-arming replaces. */
-    vmi__timer_remove(vm, id);
-    t->deadline = a[1];
-    t->vcpu = (uint32_t)vmi__nospec(a[2], vm->cfg.vcpu_count);
-    t->event = (uint32_t)a[3];
-    if (due_at(vm, a[1]) <= vmi__clock_now(vm)) {
-        if (VMI__FAULT_IS(vm, PAST_DEADLINE_ERROR))
-            return -VMI_E_INVAL;
-        /* Past deadline: pending before the call returns, never an error. */
-        vmi__event_set(c, t->vcpu, t->event);
-        return 0;
-    }
-    vmi__timer_insert(vm, id);
-    if (t->deadline < old_first)
-        c->timers_changed = 1;
-    return 0;
+    return vmi__timer_arm(c, (uint32_t)vmi__nospec(a[0], vm->cfg.timer_count),
+                          a[1], (uint32_t)vmi__nospec(a[2], vm->cfg.vcpu_count),
+                          (uint32_t)a[3]);
 }
 
 int64_t vmi__hc_timer_cancel(struct vmi__ctx *c)

@@ -20,12 +20,8 @@ static void set_why(char *why, size_t why_len, const char *msg)
  */
 int vmi__features_unmet(uint64_t f, uint64_t *missing)
 {
-    static const uint64_t req[8] = {
-        VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
-        VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
-        VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
-    };
-    for (int i = 0; i < 8; i++)
+    static const uint64_t req[VMI_F_COUNT] = VMI_F_REQUIRES_BY_BIT;
+    for (int i = 0; i < VMI_F_COUNT; i++)
         if ((f & (UINT64_C(1) << i)) && (f & req[i]) != req[i]) {
             if (missing)
                 *missing = req[i] & ~f;

@@ -120,6 +120,11 @@ enum vmi__fault {
     VMI__FAULT_NEGOTIATE_KEEPS_FIRMWARE_VCPUS,
     VMI__FAULT_VCPU_MAP_IGNORES_ECX,
     VMI__FAULT_VCPU_MAP_PAST_COUNT,
+    VMI__FAULT_BLOCK_ARM_WITHOUT_GRANT,
+    VMI__FAULT_BLOCK_ARM_NO_DEADLINE_OK,
+    VMI__FAULT_BLOCK_ARM_RANGE_UNCHECKED,
+    VMI__FAULT_BLOCK_ARM_IGNORED,
+    VMI__FAULT_BLOCK_ARGS_NOT_IGNORED,
     VMI__FAULT_COUNT
 };
 
@@ -278,6 +283,8 @@ int vmi__event_wake(struct vmi_host_vm *vm, uint32_t vcpu);
 /* timer.c */
 void vmi__timer_remove(struct vmi_host_vm *vm, uint32_t id);
 void vmi__timer_insert(struct vmi_host_vm *vm, uint32_t id);
+int64_t vmi__timer_arm(struct vmi__ctx *c, uint32_t id, uint64_t deadline,
+                       uint32_t vcpu, uint32_t event);
 
 /* vm.c */
 int vmi__features_unmet(uint64_t f, uint64_t *missing);

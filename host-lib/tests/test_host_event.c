@@ -171,9 +171,16 @@ static void test_block_without_record_or_deadline_is_state(void **state)
     fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, 0,
                        0, 0, -VMI_E_STATE);
     /* STATE wins over INVAL. */
-    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 1, 0,
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 2, 0,
                        0, 0, -VMI_E_STATE);
-    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, 5, 1, 0, 0, 0,
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, 5, 2, 0, 0, 0,
+                       -VMI_E_INVAL);
+    /* VMI_BLOCK_ARM_TIMER: a deadline and ids in range. */
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, 5, VMI_BLOCK_ARM_TIMER,
+                       64, 0, 0, -VMI_E_RANGE);
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, 5, VMI_BLOCK_ARM_TIMER, 0,
+                       64, 0, -VMI_E_RANGE);
+    fake_expect_reject(&x->f, x->vm, 0, VMI_HC_BLOCK, 5, 4, 0, 0, 0,
                        -VMI_E_INVAL);
 }
 

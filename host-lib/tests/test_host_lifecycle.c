@@ -59,9 +59,9 @@ static void test_negotiate_undefined_feature_bits_are_ignored(void **state)
                        UINT64_C(1) << 63 | VMI_F_TIMER, 0, 0, 0, -VMI_E_INVAL);
     /* INVAL wins over VERSION. */
     fake_expect_reject(&x->f, x->vm, 0, VMI_HC_NEGOTIATE, VMI_VERSION(3, 0),
-                       UINT64_C(1) << 9 | VMI_F_PT, 0, 0, 0, -VMI_E_INVAL);
+                       UINT64_C(1) << 40 | VMI_F_PT, 0, 0, 0, -VMI_E_INVAL);
     fake_expect_reject(&x->f, x->vm, 0, VMI_HC_NEGOTIATE, VMI_VERSION(3, 0),
-                       UINT64_C(1) << 9, 0, 0, 0, -VMI_E_VERSION);
+                       UINT64_C(1) << 40, 0, 0, 0, -VMI_E_VERSION);
     /* Not an error, and never granted (VMI-VER-029, VMI-VER-032). */
     assert_int_equal(
         NEG(x->vm, VMI_VERSION(1, 9), ~VMI_F_ALL_1_0 | VMI_F_CLOCK, &c), 0);

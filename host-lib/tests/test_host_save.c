@@ -195,7 +195,7 @@ static void test_calling_vcpu_counts_as_started(void **state)
     char why[192] = "";
 
     /* vCPU 2 never started; a refused call changes nothing... */
-    assert_int_equal(fake_call(x->vm, 2, VMI_HC_BLOCK, 5, 1, 0, 0, 0, NULL),
+    assert_int_equal(fake_call(x->vm, 2, VMI_HC_BLOCK, 5, 2, 0, 0, 0, NULL),
                      -VMI_E_INVAL);
     blob = fake_save(x->vm, &len);
     at = section(blob, len, VMI_SAVE_SECTION_VCPU) +

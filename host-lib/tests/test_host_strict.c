@@ -564,7 +564,7 @@ static int sc_restore_accepts_unmet_features(struct fake_fx *x)
 static void edit_drop_clock(uint8_t *b)
 {
     ((struct vmi_save_vm *)(void *)(b + SEC0))->features &=
-        ~(VMI_F_CLOCK | VMI_F_TIMER | VMI_F_STEAL);
+        ~(VMI_F_CLOCK | VMI_F_TIMER | VMI_F_STEAL | VMI_F_BLOCK_TIMER);
 }
 
 static int sc_restore_accepts_ungranted_state(struct fake_fx *x)
@@ -1051,6 +1051,48 @@ static int sc_vcpu_map_past_count(struct fake_fx *x)
     return r[0] || r[1] || r[2] || r[3];
 }
 
+static int sc_block_arm_without_grant(struct fake_fx *x)
+{
+    ready(x, VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER);
+    (void)evrec(x, 0);
+    return hc(x, VMI_HC_BLOCK, 0, VMI_BLOCK_ARM_TIMER, 0, 5, NULL) == 0;
+}
+
+static int sc_block_arm_no_deadline_ok(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    /* Event 3 pending, so that an accepted call returns at once. */
+    hc(x, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL);
+    return hc(x, VMI_HC_BLOCK, VMI_DEADLINE_NONE, VMI_BLOCK_ARM_TIMER, 0, 5,
+              NULL) == 0;
+}
+
+static int sc_block_arm_range_unchecked(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    return hc(x, VMI_HC_BLOCK, 0, VMI_BLOCK_ARM_TIMER, 100000, 5, NULL) == 0;
+}
+
+static int sc_block_arm_ignored(struct fake_fx *x)
+{
+    struct vmi_host_call c;
+
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    /* A past deadline: the timer's event is pending before the checks. */
+    hc(x, VMI_HC_BLOCK, 0, VMI_BLOCK_ARM_TIMER, 1, 5, &c);
+    return c.rets[0] != VMI_WAKE_EVENT;
+}
+
+static int sc_block_args_not_ignored(struct fake_fx *x)
+{
+    ready(x, VMI_F_ALL_1_0);
+    (void)evrec(x, 0);
+    return hc(x, VMI_HC_BLOCK, 0, 0, 100000, 100, NULL) != 0;
+}
+
 static int sc_pin_limit_tiny(struct fake_fx *x)
 {
     uint32_t r[4], b = vmi_host_cpuid_base();
@@ -1319,6 +1361,11 @@ static const struct {
     {"negotiate-keeps-firmware-vcpus", sc_negotiate_keeps_firmware_vcpus},
     {"vcpu-map-ignores-ecx", sc_vcpu_map_ignores_ecx},
     {"vcpu-map-past-count", sc_vcpu_map_past_count},
+    {"block-arm-without-grant", sc_block_arm_without_grant},
+    {"block-arm-no-deadline-ok", sc_block_arm_no_deadline_ok},
+    {"block-arm-range-unchecked", sc_block_arm_range_unchecked},
+    {"block-arm-ignored", sc_block_arm_ignored},
+    {"block-args-not-ignored", sc_block_args_not_ignored},
 };
 
 static int run_scenario(int (*fn)(struct fake_fx *), const char *fault)

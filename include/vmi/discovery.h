@@ -162,6 +162,11 @@
  * every call from user mode answers E_PERM.
  */
 #define VMI_F_USER                      (UINT64_C(1) << 8)
+/*
+ * BLOCK arms one of the caller's one-shot timers as it suspends
+ * (VMI_BLOCK_ARM_TIMER): idle entry in one call.
+ */
+#define VMI_F_BLOCK_TIMER               (UINT64_C(1) << 9)
 #define VMI_F_CLOCK_REQUIRES            (UINT64_C(0))
 #define VMI_F_EVENTS_REQUIRES           (UINT64_C(0))
 #define VMI_F_TIMER_REQUIRES            (VMI_F_CLOCK | VMI_F_EVENTS)
@@ -171,8 +176,22 @@
 #define VMI_F_STEAL_REQUIRES            (VMI_F_CLOCK)
 #define VMI_F_PT_REQUIRES               (VMI_F_TLB)
 #define VMI_F_USER_REQUIRES             (UINT64_C(0))
+#define VMI_F_BLOCK_TIMER_REQUIRES      (VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER)
 /* Every feature defined by version 1.0. */
-#define VMI_F_ALL_1_0                   UINT64_C(0x1FF)
+#define VMI_F_ALL_1_0                   UINT64_C(0x3FF)
+/* Feature bits defined: 0 to VMI_F_COUNT - 1. */
+#define VMI_F_COUNT                     10
+/* Initialiser of a uint64_t[VMI_F_COUNT]: VMI_F_<X>_REQUIRES by bit. */
+#define VMI_F_REQUIRES_BY_BIT           \
+    {VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES, \
+     VMI_F_VCPU_REQUIRES, VMI_F_TLB_REQUIRES, VMI_F_MEM_REQUIRES, \
+     VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES, VMI_F_USER_REQUIRES, \
+     VMI_F_BLOCK_TIMER_REQUIRES}
+/* Initialiser of a const char *[VMI_F_COUNT]: the names by bit. */
+#define VMI_F_NAMES_BY_BIT              \
+    {"VMI_F_CLOCK", "VMI_F_EVENTS", "VMI_F_TIMER", "VMI_F_VCPU", "VMI_F_TLB", \
+     "VMI_F_MEM", "VMI_F_STEAL", "VMI_F_PT", "VMI_F_USER", \
+     "VMI_F_BLOCK_TIMER"}
 
 /*
  * Profiles (FEATURES.EDX bits). VMI_PROFILE_<P>_FEATURES: features a host
@@ -181,7 +200,8 @@
 /*
  * Every OpenVMI host and guest: discovery, negotiation, console, shutdown,
  * clock, timers, events, vCPUs, TLB flush, memory release, steal time,
- * user-mode calls (a host offers them; a guest asks for them or not).
+ * user-mode calls, BLOCK that arms a timer (a host offers them; a guest asks
+ * for them or not).
  */
 #define VMI_PROFILE_CORE                (1u << 0)
 /* Paravirtual page tables for hosts without nested paging. */
@@ -191,7 +211,7 @@
  * this specification.
  */
 #define VMI_PROFILE_MIGRATION           (1u << 2)
-#define VMI_PROFILE_CORE_FEATURES       UINT64_C(0x17F)
+#define VMI_PROFILE_CORE_FEATURES       UINT64_C(0x37F)
 #define VMI_PROFILE_PAGETABLE_FEATURES  UINT64_C(0x80)
 #define VMI_PROFILE_MIGRATION_FEATURES  UINT64_C(0)
 

@@ -41,6 +41,13 @@
 /* Highest event vector on x86. */
 #define VMI_X86_VECTOR_MAX              0xFFu
 
+/* VMI_BLOCK_* bits. */
+/*
+ * Arm timer `timer` at deadline_ns for the calling vCPU with `event`, as
+ * TIMER_ARM would, before the suspension's checks (needs VMI_F_BLOCK_TIMER).
+ */
+#define VMI_BLOCK_ARM_TIMER             (1u << 0)
+
 /*
  * Per-vCPU event record. Placed at a guest-physical address aligned to 64
  * bytes.

@@ -124,8 +124,13 @@
 #define VMI_HC_EVENT_SEND               0x0401u
 /*
  * Suspends the calling vCPU until an unmasked event is pending, an interrupt is
- * deliverable or the deadline passes. Args: deadline_ns: Absolute VM-clock
- * deadline; VMI_DEADLINE_NONE for none.; flags: Reserved, zero. Results:
+ * deliverable or the deadline passes; with VMI_BLOCK_ARM_TIMER, first arms a
+ * one-shot timer at the deadline. Args: deadline_ns: Absolute VM-clock
+ * deadline; VMI_DEADLINE_NONE for none.; flags: VMI_BLOCK_* flags; zero, or
+ * VMI_BLOCK_ARM_TIMER when VMI_F_BLOCK_TIMER is granted.; timer: With
+ * VMI_BLOCK_ARM_TIMER: the timer id to arm at deadline_ns, below LIMITS.EBX.
+ * Ignored otherwise.; event: With VMI_BLOCK_ARM_TIMER: the event number (0-63)
+ * the timer sets pending on the calling vCPU. Ignored otherwise. Results:
  * reason: VMI_WAKE_EVENT, VMI_WAKE_DEADLINE, VMI_WAKE_INTERRUPT or
  * VMI_WAKE_SPURIOUS.
  */
@@ -210,7 +215,7 @@
 #define VMI_HC_TIMER_CANCEL_STATUSES    ((UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_NOENT))
 #define VMI_HC_EVENT_REGISTER_STATUSES  ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE))
 #define VMI_HC_EVENT_SEND_STATUSES      ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_RANGE))
-#define VMI_HC_BLOCK_STATUSES           ((UINT32_C(1) << VMI_E_STATE) | (UINT32_C(1) << VMI_E_INVAL))
+#define VMI_HC_BLOCK_STATUSES           ((UINT32_C(1) << VMI_E_STATE) | (UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_RANGE))
 #define VMI_HC_VCPU_START_STATUSES      ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE) | (UINT32_C(1) << VMI_E_BUSY) | (UINT32_C(1) << VMI_E_LIMIT))
 #define VMI_HC_VCPU_STOP_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_BUSY))
 #define VMI_HC_TLB_FLUSH_STATUSES       ((UINT32_C(1) << VMI_E_INVAL) | (UINT32_C(1) << VMI_E_ALIGN) | (UINT32_C(1) << VMI_E_FAULT) | (UINT32_C(1) << VMI_E_RANGE))
@@ -266,7 +271,7 @@
     X(TIMER_CANCEL, 0x0301u, VMI_PRIV_KERNEL, 0, VMI_F_TIMER, 1, 1)            \
     X(EVENT_REGISTER, 0x0400u, VMI_PRIV_KERNEL, 0, VMI_F_EVENTS, 3, 0)         \
     X(EVENT_SEND, 0x0401u, VMI_PRIV_KERNEL, 0, VMI_F_EVENTS, 4, 0)             \
-    X(BLOCK, 0x0402u, VMI_PRIV_KERNEL, 0, VMI_F_EVENTS, 2, 1)                  \
+    X(BLOCK, 0x0402u, VMI_PRIV_KERNEL, 0, VMI_F_EVENTS, 4, 1)                  \
     X(VCPU_START, 0x0500u, VMI_PRIV_KERNEL, 0, VMI_F_VCPU, 2, 0)               \
     X(VCPU_STOP, 0x0501u, VMI_PRIV_KERNEL, 0, VMI_F_VCPU, 1, 0)                \
     X(TLB_FLUSH, 0x0600u, VMI_PRIV_KERNEL, 0, VMI_F_TLB, 5, 0)                 \

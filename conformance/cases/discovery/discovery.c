@@ -55,11 +55,7 @@ TEST(dsc_version_leaf_encodes_implemented_range)
 
 TEST(dsc_features_offered_are_defined_and_closed)
 {
-    static const uint64_t req[8] = {
-        VMI_F_CLOCK_REQUIRES, VMI_F_EVENTS_REQUIRES, VMI_F_TIMER_REQUIRES,
-        VMI_F_VCPU_REQUIRES,  VMI_F_TLB_REQUIRES,    VMI_F_MEM_REQUIRES,
-        VMI_F_STEAL_REQUIRES, VMI_F_PT_REQUIRES,
-    };
+    static const uint64_t req[VMI_F_COUNT] = VMI_F_REQUIRES_BY_BIT;
     uint32_t r[4], b = cases_cpuid_base(t), i;
     uint64_t f;
 
@@ -67,7 +63,7 @@ TEST(dsc_features_offered_are_defined_and_closed)
     vmi_conform_cpuid(t, b + VMI_CPUID_FEATURES, r);
     f = r[0] | (uint64_t)r[1] << 32;
     VMI_CHECK("VMI-DSC-011", (f & ~VMI_F_ALL_1_0) == 0);
-    for (i = 0; i < 8; i++)
+    for (i = 0; i < VMI_F_COUNT; i++)
         if (f & (UINT64_C(1) << i))
             VMI_CHECK("VMI-DSC-012", (f & req[i]) == req[i]);
     VMI_CHECK("VMI-DSC-012", 1);

@@ -338,13 +338,139 @@ TEST(evt_block_argument_and_state_checks)
 
     VMI_CHECK_ST("VMI-EVT-027", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 0, r),
                  -VMI_E_STATE);
-    VMI_CHECK_ST("VMI-EVT-028", CALL2(t, VMI_HC_BLOCK, 0, 1, r), -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-058", CALL2(t, VMI_HC_BLOCK, 0, 2, r), -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-058", CALL2(t, VMI_HC_BLOCK, 0, BIT(63), r),
+                 -VMI_E_INVAL);
     /* STATE precedes INVAL. */
-    VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 1, r),
+    VMI_CHECK_ST("VMI-STS-007", CALL2(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, 2, r),
                  -VMI_E_STATE);
     /* A plain sleep without a record is allowed. */
     VMI_CHECK_ST("VMI-EVT-030", CALL2(t, VMI_HC_BLOCK, 0, 0, r), 0);
     VMI_CHECK_EQ("VMI-EVT-030", r[0], VMI_WAKE_DEADLINE);
+}
+
+/*
+ * BLOCK's checks of VMI_BLOCK_ARM_TIMER: no deadline (VMI-EVT-059), then
+ * the timer and event ranges (VMI-EVT-060); without the flag, the timer
+ * and event arguments are ignored whatever they hold (VMI-EVT-062).
+ */
+TEST(evt_block_arm_timer_argument_checks)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    uint32_t n = t->g->info.timer_count;
+    const uint64_t arm = VMI_BLOCK_ARM_TIMER;
+    uint64_t r[2] = {0, 0};
+
+    VMI_REQUIRE("VMI-EVT-059", e != NULL);
+    /* Event 3 pending: a host that accepted a call below would not hang. */
+    VMI_REQUIRE_ST("VMI-EVT-059", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL),
+                   0);
+    VMI_CHECK_ST("VMI-EVT-059",
+                 CALL4(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, arm, 0, 5, r),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-058", CALL4(t, VMI_HC_BLOCK, 0, arm | 2, 0, 5, r),
+                 -VMI_E_INVAL);
+    VMI_CHECK_ST("VMI-EVT-060", CALL4(t, VMI_HC_BLOCK, 0, arm, n, 5, r),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-060", CALL4(t, VMI_HC_BLOCK, 0, arm, BIT(32), 5, r),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-060", CALL4(t, VMI_HC_BLOCK, 0, arm, 0, 64, r),
+                 -VMI_E_RANGE);
+    VMI_CHECK_ST("VMI-EVT-060",
+                 CALL4(t, VMI_HC_BLOCK, 0, arm, 0, BIT(32) | 5, r),
+                 -VMI_E_RANGE);
+    /* INVAL (no deadline) precedes RANGE. */
+    VMI_CHECK_ST("VMI-STS-007",
+                 CALL4(t, VMI_HC_BLOCK, VMI_DEADLINE_NONE, arm, n, 64, r),
+                 -VMI_E_INVAL);
+    /* A refused call armed nothing: no event 5 came. */
+    VMI_CHECK("VMI-EVT-060", !(cases_pending(e) & BIT(5)));
+    cases_clear(e, BIT(3));
+    /* Without the flag: a past deadline, whatever timer and event hold. */
+    VMI_CHECK_ST("VMI-EVT-062", CALL4(t, VMI_HC_BLOCK, 0, 0, n, 64, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-062", r[0], VMI_WAKE_DEADLINE);
+    VMI_CHECK_ST("VMI-EVT-062",
+                 CALL4(t, VMI_HC_BLOCK, 0, 0, ~UINT64_C(0), ~UINT64_C(0), r),
+                 0);
+    VMI_CHECK_EQ("VMI-EVT-062", r[0], VMI_WAKE_DEADLINE);
+}
+
+/*
+ * VMI_BLOCK_ARM_TIMER arms the timer as TIMER_ARM would, before the
+ * suspension's own checks (VMI-EVT-061): a past deadline's event is
+ * pending at once; the arming replaces an earlier one; a future
+ * deadline's expiry is never early (VMI-TMR-020); the timer stays armed
+ * when the call returns early for another event (VMI-EVT-029).  Events
+ * stay masked until the last part: an upcall would stay deliverable on a
+ * vCPU with a local APIC while interrupts are off, and end every later
+ * BLOCK at once (VMI-EVT-043).
+ */
+TEST(evt_block_arms_its_timer_before_it_suspends)
+{
+    struct vmi_event_record *e = cases_events(t, 40);
+    const uint64_t arm = VMI_BLOCK_ARM_TIMER;
+    uint64_t r[2] = {0, 0}, dl;
+    int rounds = 0;
+
+    VMI_REQUIRE("VMI-EVT-061", e != NULL && t->g->info.timer_count >= 3);
+    vmi_conform_store64(&e->mask, ~UINT64_C(0));
+    /* A past deadline: pending before the suspension's checks. */
+    VMI_CHECK_ST("VMI-EVT-061",
+                 CALL4(t, VMI_HC_BLOCK, vmi_conform_time(t), arm, 1, 9, r), 0);
+    VMI_CHECK("VMI-EVT-061", cases_pending(e) & BIT(9));
+    cases_clear(e, BIT(9));
+
+    /*
+     * Replaces an earlier arming: timer 2 armed for 10 s with event 10,
+     * then by BLOCK for 3 ms with event 11.  Far enough that emulated
+     * guest code cannot pass it before the BLOCK.
+     */
+    VMI_REQUIRE_ST("VMI-EVT-061",
+                   CALL5(t, VMI_HC_TIMER_ARM, 2,
+                         vmi_conform_time(t) + 10000000000, 0, 10, 0, NULL),
+                   0);
+    dl = vmi_conform_time(t) + 3000000;
+    VMI_CHECK_ST("VMI-EVT-061", CALL4(t, VMI_HC_BLOCK, dl, arm, 2, 11, r), 0);
+    /* The expiry may come a little after the BLOCK's own deadline. */
+    while (!(cases_pending(e) & BIT(11)) && rounds++ < 20)
+        VMI_REQUIRE_ST("VMI-EVT-061",
+                       CALL2(t, VMI_HC_BLOCK, dl + 100000000, 0, r), 0);
+    VMI_CHECK("VMI-EVT-061", cases_pending(e) & BIT(11));
+    VMI_CHECK("VMI-TMR-020", vmi_conform_time(t) >= dl);
+    VMI_CHECK("VMI-EVT-061", !(cases_pending(e) & BIT(10)));
+    /* It fired: nothing is left armed (the 10 s arming was replaced). */
+    VMI_CHECK_ST("VMI-EVT-061", CALL1(t, VMI_HC_TIMER_CANCEL, 2, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-061", r[0], 0);
+    cases_clear(e, BIT(11));
+
+    /* Armed even when the call returns at once for another event. */
+    vmi_conform_store64(&e->mask, ~BIT(3));
+    VMI_REQUIRE_ST("VMI-EVT-061", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 3, 0, NULL),
+                   0);
+    dl = vmi_conform_time(t) + 2000000000;
+    VMI_CHECK_ST("VMI-EVT-061", CALL4(t, VMI_HC_BLOCK, dl, arm, 2, 13, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-029", r[0], VMI_WAKE_EVENT);
+    VMI_CHECK_ST("VMI-EVT-061", CALL1(t, VMI_HC_TIMER_CANCEL, 2, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-061", r[0], 1);
+    cases_clear(e, BIT(3));
+}
+
+/* Without VMI_F_BLOCK_TIMER granted, the flag is refused (VMI-EVT-058). */
+TEST(evt_block_arm_timer_needs_the_feature)
+{
+    uint64_t r[2] = {0, 0};
+
+    VMI_REQUIRE_ST("VMI-EVT-058",
+                   CALL2(t, VMI_HC_NEGOTIATE, VMI_VERSION(1, 0),
+                         VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER, r),
+                   0);
+    VMI_REQUIRE("VMI-EVT-058", !(r[1] & VMI_F_BLOCK_TIMER));
+    VMI_CHECK_ST("VMI-EVT-058",
+                 CALL4(t, VMI_HC_BLOCK, 0, VMI_BLOCK_ARM_TIMER, 0, 5, r),
+                 -VMI_E_INVAL);
+    /* The same call without the flag is a plain past-deadline return. */
+    VMI_CHECK_ST("VMI-EVT-058", CALL4(t, VMI_HC_BLOCK, 0, 0, 0, 5, r), 0);
+    VMI_CHECK_EQ("VMI-EVT-058", r[0], VMI_WAKE_DEADLINE);
 }
 
 TEST(evt_block_returns_at_once_when_pending_or_past)
@@ -533,7 +659,16 @@ static const struct vmi_conform_test tests[] = {
     EVT(evt_unregistered_record_never_written,
         "VMI-EVT-009 VMI-EVT-014 VMI-EVT-018", 0, 0, 1),
     EVT(evt_block_argument_and_state_checks,
-        "VMI-EVT-027 VMI-EVT-028 VMI-EVT-030 VMI-STS-007", 0, 0, 1),
+        "VMI-EVT-027 VMI-EVT-058 VMI-EVT-030 VMI-STS-007", 0, 0, 1),
+    EVT(evt_block_arm_timer_argument_checks,
+        "VMI-EVT-058 VMI-EVT-059 VMI-EVT-060 VMI-EVT-062 VMI-STS-007", 0,
+        VMI_F_TIMER | VMI_F_BLOCK_TIMER, 1),
+    EVT(evt_block_arms_its_timer_before_it_suspends,
+        "VMI-EVT-061 VMI-EVT-029 VMI-TMR-020", 0,
+        VMI_F_TIMER | VMI_F_BLOCK_TIMER, 1),
+    {"evt_block_arm_timer_needs_the_feature", "VMI-EVT-058", VMI_PROFILE_CORE,
+     VMI_CONFORM_PRENEG | VMI_CONFORM_FRESH_VM, 0, 1, 1000,
+     evt_block_arm_timer_needs_the_feature},
     EVT(evt_block_returns_at_once_when_pending_or_past,
         "VMI-EVT-029 VMI-EVT-030 VMI-EVT-044", 0, 0, 1),
     EVT(evt_block_deadline_never_early, "VMI-EVT-043 VMI-EVT-044 VMI-EVT-033",

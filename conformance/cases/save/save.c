@@ -400,7 +400,8 @@ TEST(sav_restore_rejects_impossible_states)
         VMI_CHECK("VMI-SAV-030", sim->restore(ctx, m, len) != 0);
         FRESH();
     }
-    vm->features &= ~(VMI_F_CLOCK | VMI_F_TIMER | VMI_F_STEAL);
+    vm->features &=
+        ~(VMI_F_CLOCK | VMI_F_TIMER | VMI_F_STEAL | VMI_F_BLOCK_TIMER);
     reseal(m, len);
     VMI_CHECK("VMI-SAV-030", sim->restore(ctx, m, len) != 0);
     /* Lifecycle against version and features. */

@@ -77,7 +77,7 @@ native)
         fail "Debian's qemu-system-x86_64 is not installed (./vmi.sh deps)"
     K=$K boot qemu-system-x86_64 11 \
         "console=ttyS0 openvmi_test.expect=absent openvmi_test.status=5"
-    ktap "$out" 13
+    ktap "$out" 14
     expect "^ok 1 openvmi_absent_as_expected" "$out"
     expect "^ok 2 clocksource_is_openvmi # SKIP" "$out"
     expect "^ok 3 clockevent_is_openvmi # SKIP" "$out"
@@ -91,6 +91,7 @@ native)
     expect "^ok 11 timerfd_never_early" "$out"
     expect "^ok 12 balloon_inflate_deflate # SKIP OpenVMI absent" "$out"
     expect "^ok 13 tlb_flush_reaches_other_cpus # SKIP one CPU" "$out"
+    expect "^ok 14 idle_through_block # SKIP OpenVMI absent" "$out"
     grep "^# " "$out" ;;
 openvmi | openvmi_strict)
     # The patched QEMU with the openvmi device: the kernel finds OpenVMI,
@@ -105,7 +106,7 @@ openvmi | openvmi_strict)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=$strict
-    ktap "$con" 13
+    ktap "$con" 14
     expect "^ok 1 openvmi_detected" "$con"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 3 clockevent_is_openvmi" "$con"
@@ -117,6 +118,7 @@ openvmi | openvmi_strict)
     expect "^ok 11 timerfd_never_early" "$con"
     expect "^ok 12 balloon_inflate_deflate\$" "$con"
     expect "^ok 13 tlb_flush_reaches_other_cpus # SKIP one CPU" "$con"
+    expect "^ok 14 idle_through_block\$" "$con"
     expect "Hypervisor detected: OpenVMI" "$out"
     expect "clocksource: Switched to clocksource openvmi" "$con"
     if grep -q "violates" "$err"; then
@@ -136,7 +138,7 @@ openvmi_smp)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 13
+    ktap "$con" 14
     expect "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out"
     expect "^ok 2 clocksource_is_openvmi" "$con"
     expect "^ok 6 cpus_online" "$con"
@@ -144,6 +146,7 @@ openvmi_smp)
     expect "^ok 8 clock_gettime_in_vdso" "$con"
     expect "^ok 10 cpu_offline_online\$" "$con"
     expect "^ok 13 tlb_flush_reaches_other_cpus\$" "$con"
+    expect "^ok 14 idle_through_block\$" "$con"
     expect "remote TLB flushes through OpenVMI" "$out"
     if grep -q "violates" "$err"; then
         fail "the host reported interface violations"
@@ -154,17 +157,17 @@ openvmi_smp)
     grep "^# " "$con" ;;
 openvmi_reboot_kexec_crash)
     # Reboot, kexec and a crash kernel, coming back each time; 2 vCPUs,
-    # strict host, 64 MiB reserved for the crash kernel.  After the 13
+    # strict host, 64 MiB reserved for the crash kernel.  After the 14
     # cases the guest reboots (the kernel's restart handler: SHUTDOWN with
     # VMI_SHUTDOWN_REBOOT), QEMU resets the machine, which takes the
     # interface back to its initial state (VMI-VER-042), and the same
     # kernel boots again, negotiates again, starts CPU 1 again and passes
-    # case 14.  Then it kexecs into its own bzImage (from the initrd
+    # case 15.  Then it kexecs into its own bzImage (from the initrd
     # kexec.cpio): the old kernel RESETs the interface (VMI-VER-043), or
-    # the new one could not negotiate, and the new kernel passes case 15.
+    # the new one could not negotiate, and the new kernel passes case 16.
     # That kernel loads the bzImage as its crash kernel and its init ends:
     # the panic RESETs the interface and starts the crash kernel, which
-    # passes case 16.  No interface violation in all four.
+    # passes case 17.  No interface violation in all four.
     kernel
     patched_qemu
     kx=$(dirname "$(dirname "$K")")/kexec.cpio
@@ -175,16 +178,17 @@ openvmi_reboot_kexec_crash)
         "console=hvc0 earlyprintk=serial,ttyS0,115200 crashkernel=64M openvmi_test.reboot openvmi_test.kexec openvmi_test.crash openvmi_test.status=7" \
         -initrd "$kx" -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 16
+    ktap "$con" 17
     expect "^# rebooting" "$con"
     expect "^# kexec: " "$con"
     expect "^# crash: " "$con"
     expect "^ok 11 timerfd_never_early" "$con"
     expect "^ok 12 balloon_inflate_deflate\$" "$con"
     expect "^ok 13 tlb_flush_reaches_other_cpus\$" "$con"
-    expect "^ok 14 reboot_and_come_back\$" "$con"
-    expect "^ok 15 kexec_and_come_back\$" "$con"
-    expect "^ok 16 crash_and_come_back\$" "$con"
+    expect "^ok 14 idle_through_block\$" "$con"
+    expect "^ok 15 reboot_and_come_back\$" "$con"
+    expect "^ok 16 kexec_and_come_back\$" "$con"
+    expect "^ok 17 crash_and_come_back\$" "$con"
     grep -q "Kernel panic - not syncing: Attempted to kill init" "$out" "$con" ||
         fail "no panic of the kexec'd kernel"
     [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 4 ] ||
@@ -278,7 +282,7 @@ openvmi_rule_break)
     K=$K boot "$Q" 7 "console=hvc0 openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" \
         -device openvmi,chardev=vmicon,strict=on
-    ktap "$con" 13
+    ktap "$con" 14
     expect "violates VMI-CALL-023: call of a feature that was not granted" "$err"
     if grep "violates" "$err" | grep -v "VMI-CALL-023"; then
         fail "the host reported other violations"
@@ -299,7 +303,7 @@ openvmi_steal)
         "console=hvc0 openvmi_test.contention openvmi_test.status=7" \
         -chardev file,id=vmicon,path="$con" -device openvmi,chardev=vmicon
     kill $hog
-    ktap "$con" 13
+    ktap "$con" 14
     expect "^ok 9 steal_time_counted\$" "$con"
     grep "^# steal" "$con" ;;
 openvmi_novdso)
