@@ -94,6 +94,7 @@
 #include <sys/timerfd.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1339,6 +1340,12 @@ static void power_off(int have_openvmi, unsigned status)
     char buf[16];
     int fd, n;
 
+    /*
+     * The console's last lines must be out before QEMU ends at the
+     * isa-debug-exit write: a slow kernel's UART (the Debian cloud
+     * kernel's, 2 vCPUs under TCG) still held a bench line there.
+     */
+    tcdrain(STDOUT_FILENO);
     sync();
     if (have_openvmi) {
         fd = open("/sys/module/openvmi/parameters/poweroff_status", O_WRONLY);
