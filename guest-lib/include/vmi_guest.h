@@ -135,6 +135,14 @@ int vmi_guest_probe(struct vmi_guest *g);
  */
 int vmi_guest_vcpu_platform_id(const struct vmi_guest *g, uint32_t vcpu,
                                uint32_t *id);
+/*
+ * The id of the vCPU that calls it (CPUID leaf B+8 EAX, VMI-DSC-040; on
+ * aarch64 information function 8): the id VCPU_START, TIMER_ARM and
+ * TLB_FLUSH take for it.  A kernel is not always booted on vCPU 0 (a crash
+ * kernel starts on the vCPU that panicked).  After a successful probe.
+ * Returns 0, or -VMI_E_NOTSUP when the host predates the leaf.
+ */
+int vmi_guest_vcpu_self(const struct vmi_guest *g, uint32_t *id);
 
 /*
  * Negotiate version and features.  want is reduced to what the host offers

@@ -212,6 +212,21 @@ int vmi_guest_negotiate(struct vmi_guest *g, uint64_t want, uint64_t *granted)
     return 0;
 }
 
+int vmi_guest_vcpu_self(const struct vmi_guest *g, uint32_t *id)
+{
+    uint32_t base = g->info.cpuid_base, r[4];
+
+    *id = 0;
+    if (!base)
+        return -VMI_E_STATE;
+    cpuid(g, base + VMI_CPUID_SIGNATURE, r);
+    if (r[EAX] < base + VMI_CPUID_VCPU)
+        return -VMI_E_NOTSUP; /* a host of the first draft */
+    cpuid(g, base + VMI_CPUID_VCPU, r);
+    *id = r[EAX];
+    return 0;
+}
+
 int vmi_guest_vcpu_platform_id(const struct vmi_guest *g, uint32_t vcpu,
                                uint32_t *id)
 {

@@ -126,8 +126,15 @@ static void cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
         r[2] = fh->max_console;
         r[3] = fh->max_pinned;
         break;
-    default:
+    case VMI_CPUID_VENDOR0:
+    case VMI_CPUID_VENDOR1:
+    case VMI_CPUID_VENDOR2:
         memcpy(r, fh->vendor + (leaf - b - VMI_CPUID_VENDOR0) * 16u, 16);
+        break;
+    case VMI_CPUID_VCPU:
+        r[0] = fh->self_vcpu;
+        break;
+    default: /* the timing leaf and the vCPU map: zeros here */
         break;
     }
 }

@@ -34,6 +34,7 @@ struct fake_host {
     char cpu_vendor[13];      /* CPUID.0 */
     uint32_t base;            /* 0: no OpenVMI block */
     uint32_t sig_max_leaf;    /* 0: base + 6 */
+    uint32_t self_vcpu;       /* leaf B+8 EAX: the calling vCPU's id */
     int other_hv_at_40000000; /* another hypervisor's leaves at 0x40000000 */
     uint32_t version_max, version_min, transports;
     uint16_t port;

@@ -87,6 +87,22 @@ static void test_probe_no_signature_is_absent(void **state)
     assert_int_equal(probe(fh, &g, 1), -VMI_E_NOSYS);
 }
 
+/* Leaf B+8: the calling vCPU's id, or NOTSUP from a first-draft host. */
+static void test_vcpu_self(void **state)
+{
+    struct fake_host *fh = *state;
+    struct vmi_guest g;
+    uint32_t id = 99;
+
+    assert_int_equal(probe(fh, &g, 1), 0);
+    assert_int_equal(vmi_guest_vcpu_self(&g, &id), -VMI_E_NOTSUP);
+    assert_int_equal(id, 0);
+    fh->sig_max_leaf = g.info.cpuid_base + VMI_CPUID_VCPU_MAP;
+    fh->self_vcpu = 3;
+    assert_int_equal(vmi_guest_vcpu_self(&g, &id), 0);
+    assert_int_equal(id, 3);
+}
+
 static void test_probe_parses_version_limits_vendor(void **state)
 {
     struct fake_host *fh = *state;
@@ -237,6 +253,7 @@ int main(void)
             test_probe_without_usable_transport_fails, setup, teardown),
         cmocka_unit_test(test_transport_choice_by_cpu_vendor),
         cmocka_unit_test(test_status_names),
+        cmocka_unit_test_setup_teardown(test_vcpu_self, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,10 +41,11 @@
  *                                        the kexec'd kernel's program loads
  *                                        the same bzImage as its crash
  *                                        kernel (crashkernel= must reserve
- *                                        memory) and ends, from CPU 0; the
- *                                        kernel panics, RESETs the interface
- *                                        and starts the crash kernel, whose
- *                                        program checks the same again;
+ *                                        memory) and ends, from its last CPU;
+ *                                        the kernel panics there, RESETs the
+ *                                        interface and starts the crash
+ *                                        kernel on that vCPU, whose program
+ *                                        checks the same again;
  *   openvmi_test.migrate                 two cases only: OpenVMI detected,
  *                                        and CLOCK_MONOTONIC monotonic for
  *                                        10 s on every CPU while the test
@@ -1327,8 +1328,16 @@ static void crash_and_come_back(void)
     char why[200];
 
     if (load_next_kernel("crash", KEXEC_FILE_ON_CRASH, why, sizeof(why)) == 0) {
-        pin_to(0);
-        out("# crash: init ends, the kernel panics into its crash kernel\n");
+        /*
+         * From the last CPU: the crash kernel then boots on a vCPU other
+         * than vCPU 0 (with 2 or more), and must find out which.
+         */
+        int cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+
+        pin_to(cpu > 0 ? cpu : 0);
+        out("# crash: init ends on CPU %d, the kernel panics into its crash "
+            "kernel\n",
+            cpu > 0 ? cpu : 0);
         sync();
         exit(0);
     }

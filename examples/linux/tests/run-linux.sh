@@ -165,9 +165,10 @@ openvmi_reboot_kexec_crash)
     # case 15.  Then it kexecs into its own bzImage (from the initrd
     # kexec.cpio): the old kernel RESETs the interface (VMI-VER-043), or
     # the new one could not negotiate, and the new kernel passes case 16.
-    # That kernel loads the bzImage as its crash kernel and its init ends:
-    # the panic RESETs the interface and starts the crash kernel, which
-    # passes case 17.  No interface violation in all four.
+    # That kernel loads the bzImage as its crash kernel and its init ends
+    # on CPU 1: the panic RESETs the interface and starts the crash kernel
+    # on vCPU 1, which learns that (leaf B+8), starts vCPU 0 as its CPU 1
+    # and passes case 17.  No interface violation in all four.
     kernel
     patched_qemu
     kx=$(dirname "$(dirname "$K")")/kexec.cpio
@@ -193,6 +194,8 @@ openvmi_reboot_kexec_crash)
         fail "no panic of the kexec'd kernel"
     [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map" "$out")" -eq 4 ] ||
         fail "not four kernels with both vCPUs from OpenVMI's vCPU map"
+    [ "$(grep -c "SMP: 2 of 2 vCPUs from OpenVMI's vCPU map, booted on vCPU 1" "$out")" -eq 1 ] ||
+        fail "the crash kernel did not boot on vCPU 1"
     if grep -q "violates" "$err"; then
         fail "the host reported interface violations"
     fi
