@@ -18,7 +18,7 @@ PACKAGES=(
   clang libclang-rt-14-dev llvm                        # libFuzzer, sanitizers
   valgrind                                             # memory checks
   asciidoctor ruby-asciidoctor-pdf                     # the specification
-  gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu # ABI layout
+  gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu # ABI; aarch64 guests
   binutils-i686-linux-gnu binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu
   qemu-system-x86                                      # stock QEMU; firmware
                                                        # and option ROMs (-L)

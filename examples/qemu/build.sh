@@ -3,10 +3,13 @@
 # build.sh: build Debian 12's QEMU 7.2 with the OpenVMI device
 # (-device openvmi) from Debian's own source package and our patch series.
 #
-#   examples/qemu/build.sh          build (or reuse); the last line of
+#   examples/qemu/build.sh          build (or reuse) qemu-system-x86_64 and
+#                                   qemu-system-aarch64; the last line of
 #                                   stdout is the qemu-system-x86_64 path
-#   examples/qemu/build.sh --print  print that path if it is built, else
-#                                   exit 1 (no network, no work)
+#   examples/qemu/build.sh --print [aarch64]
+#                                   print the x86_64 (aarch64) binary's path
+#                                   if it is built, else exit 1 (no network,
+#                                   no work)
 # Exit status 3: Debian's source cannot be had (tools/vmi-debian-fetch says
 # why); 1: anything else (a patch that does not apply, a build error).
 #
@@ -17,8 +20,10 @@
 #  3. host-lib built from this checkout and installed into the cache, so
 #     QEMU finds it through its installed pkg-config file (vmi-host.pc) and
 #     links libvmi-host.so.1 dynamically, as a vendor's build would;
-#  4. configure: x86_64-softmmu, TCG, no GUI, docs, tools or blobs;
-#  5. ninja qemu-system-x86_64 only (not QEMU's tests), through ccache.
+#  4. configure: x86_64-softmmu and aarch64-softmmu (the openvmi device of
+#     hw/i386 and of hw/arm), TCG, no GUI, docs, tools or blobs;
+#  5. ninja qemu-system-x86_64 and qemu-system-aarch64 only (not QEMU's
+#     tests), through ccache.
 # Firmware and option ROMs come from Debian's seabios and qemu-system-data
 # packages: run the binary with -L /usr/share/qemu -L /usr/share/seabios.
 #
@@ -41,11 +46,21 @@ VERSION=${VMI_QEMU_VERSION:-$(sed -n \
     's/^set(VMI_DEBIAN_QEMU_VERSION "\([^"]*\)".*/\1/p' \
     "$ROOT/cmake/VmiDebian.cmake")}
 MODE=build
+PRINT_ARCH=x86_64
 case "${1:-}" in
---print) MODE=print ;;
+--print)
+    MODE=print
+    case "${2:-x86_64}" in
+    x86_64 | aarch64) PRINT_ARCH=${2:-x86_64} ;;
+    *)
+        echo "usage: $0 [--print [x86_64|aarch64]]" >&2
+        exit 2
+        ;;
+    esac
+    ;;
 "") ;;
 *)
-    echo "usage: $0 [--print]" >&2
+    echo "usage: $0 [--print [x86_64|aarch64]]" >&2
     exit 2
     ;;
 esac
@@ -56,7 +71,7 @@ VMI_BUILD_NAME=qemu
 
 # --- the key -------------------------------------------------------------
 CONFIGURE_ARGS=(
-    --target-list=x86_64-softmmu
+    --target-list=x86_64-softmmu,aarch64-softmmu
     --without-default-features
     --enable-tcg
     --enable-fdt=system
@@ -81,11 +96,12 @@ KEY=$( (
 ) | sha256sum | cut -c1-16)
 OUT=$CACHE/b-$KEY
 BIN=$OUT/build/qemu-system-x86_64
+BIN_A64=$OUT/build/qemu-system-aarch64
 
 if [ "$MODE" = print ]; then
-    [ -x "$BIN" ] || exit 1
+    [ -x "$BIN" ] && [ -x "$BIN_A64" ] || exit 1
     touch "$OUT/.last-used" 2>/dev/null || true
-    echo "$BIN"
+    if [ "$PRINT_ARCH" = aarch64 ]; then echo "$BIN_A64"; else echo "$BIN"; fi
     exit 0
 fi
 
@@ -170,9 +186,9 @@ if [ ! -f "$OUT/build/build.ninja" ]; then
 fi
 
 # --- 5: the emulator ------------------------------------------------------
-say "5/5 ninja qemu-system-x86_64 (-j$JOBS; log $OUT/build.log)"
+say "5/5 ninja qemu-system-x86_64 qemu-system-aarch64 (-j$JOBS; log $OUT/build.log)"
 run_with_progress 5/5 "$OUT/build.log" \
-    ninja -C "$OUT/build" -j "$JOBS" qemu-system-x86_64 || {
+    ninja -C "$OUT/build" -j "$JOBS" qemu-system-x86_64 qemu-system-aarch64 || {
     grep -E "error|Error" "$OUT/build.log" | head -30 >&2
     die "the QEMU build failed (log: $OUT/build.log)"
 }
@@ -186,5 +202,5 @@ touch "$OUT/.last-used"
 # (about 400 MB each; the shared ccache keeps a rebuild to about a minute).
 # A build directory another process holds the lock of is left alone.
 prune_builds "$CACHE" "$OUT" "${VMI_QEMU_KEEP:-3}"
-say "done: $BIN (firmware: -L /usr/share/qemu -L /usr/share/seabios)"
+say "done: $BIN (firmware: -L /usr/share/qemu -L /usr/share/seabios), $BIN_A64"
 echo "$BIN"

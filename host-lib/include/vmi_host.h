@@ -261,6 +261,32 @@ VMI_HOST_API int vmi_host_cpuid_sub(struct vmi_host_vm *vm, uint32_t vcpu,
 VMI_HOST_API uint32_t vmi_host_cpuid_base(void); /* 0x40000100 */
 
 /*
+ * aarch64 (VMI_TRANSPORT_HVC): an SMCCC call the guest made with HVC #0,
+ * x[0] to x[5] as the calling vCPU holds them.  Only W0 (bits 31:0 of x0)
+ * names the function (VMI-CALL-036).  Returns
+ *  VMI_HOST_SMCCC_OTHER: not an OpenVMI function; the embedder answers it
+ *   (PSCI, its own services, or SMCCC's NOT_SUPPORTED, -1, in x0);
+ *  VMI_HOST_SMCCC_ANSWER: discovery (Call UID 0x8600FF01, VMI-DSC-033;
+ *   information function 0x8600FE00 + n, VMI-DSC-035, answered from the
+ *   CPUID block at vmi_host_cpuid_base() with x1 as the subleaf): write
+ *   out[0..3] to x0..x3, touch no other register;
+ *  VMI_HOST_SMCCC_CALL: OpenVMI call 0xC6000000 | n: *call holds nr and
+ *   args (x1..x5), the rest zero; the embedder sets user (EL0) and
+ *   irq_enabled (PSTATE.I clear) and makes it with vmi_host_hypercall,
+ *   then writes status to x0 and rets to x1 and x2 (VMI-CALL-006).
+ * Nothing of this changes the VM's state; a NULL argument or a VM that does
+ * not serve VMI_TRANSPORT_HVC gives VMI_HOST_SMCCC_OTHER.
+ */
+enum vmi_host_smccc_kind {
+    VMI_HOST_SMCCC_OTHER = 0,
+    VMI_HOST_SMCCC_ANSWER = 1,
+    VMI_HOST_SMCCC_CALL = 2,
+};
+VMI_HOST_API int vmi_host_smccc(struct vmi_host_vm *vm, uint32_t vcpu,
+                                const uint64_t x[6], uint64_t out[4],
+                                struct vmi_host_call *call);
+
+/*
  * Dispatch one hypercall from `vcpu`.  Fills call->status, rets, action.
  * Returns 0, or -VMI_E_INVAL when the embedder passed a bad vcpu / NULL
  * (guest input never makes this fail).

@@ -139,3 +139,40 @@ VMI_HOST_API int vmi_host_cpuid_sub(struct vmi_host_vm *vm, uint32_t vcpu,
     }
     return 1;
 }
+
+VMI_HOST_API int vmi_host_smccc(struct vmi_host_vm *vm, uint32_t vcpu,
+                                const uint64_t x[6], uint64_t out[4],
+                                struct vmi_host_call *call)
+{
+    const uint32_t base = vmi_host_cpuid_base();
+    uint32_t w0, regs[4];
+
+    if (!vm || !x || !out || !call || !(vm->cfg.transports & VMI_TRANSPORT_HVC))
+        return VMI_HOST_SMCCC_OTHER;
+    w0 = (uint32_t)x[0]; /* SMCCC: W0 names the function (VMI-CALL-036) */
+    if (w0 == VMI_SMCCC_CALL_UID) {
+        out[0] = VMI_SMCCC_UID_W0;
+        out[1] = VMI_SMCCC_UID_W1;
+        out[2] = VMI_SMCCC_UID_W2;
+        out[3] = VMI_SMCCC_UID_W3;
+        return VMI_HOST_SMCCC_ANSWER;
+    }
+    if ((w0 & ~0xFFu) == VMI_SMCCC_INFO_BASE) {
+        vmi_host_cpuid_sub(vm, vcpu, base, base + (w0 & 0xFFu), (uint32_t)x[1],
+                           regs);
+        /* Function 0's x0: the highest function, not B plus it. */
+        if ((w0 & 0xFFu) == VMI_CPUID_SIGNATURE)
+            regs[0] -= base;
+        for (unsigned i = 0; i < 4; i++)
+            out[i] = regs[i];
+        return VMI_HOST_SMCCC_ANSWER;
+    }
+    if ((w0 & 0xFFFF0000u) == VMI_SMCCC_CALL_BASE) {
+        memset(call, 0, sizeof(*call));
+        call->nr = w0 & 0xFFFFu;
+        for (unsigned i = 0; i < VMI_HC_MAX_ARGS; i++)
+            call->args[i] = x[1 + i];
+        return VMI_HOST_SMCCC_CALL;
+    }
+    return VMI_HOST_SMCCC_OTHER;
+}

@@ -231,6 +231,95 @@ static void test_cpuid_block(void **state)
     assert_int_equal(vmi_host_cpuid(x->vm, 0, 0x40010000u, 0x40010000u, r), 0);
 }
 
+/*
+ * aarch64: the SMCCC vendor hypervisor functions (VMI-DSC-033, -035,
+ * VMI-CALL-036): the UID, the information functions as the CPUID block
+ * with function 0's x0 the highest function, calls decoded from W0 only;
+ * everything else is the embedder's.
+ */
+static void test_smccc_discovery_and_calls(void **state)
+{
+    struct fake_host *f = calloc(1, sizeof(*f));
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm;
+    struct vmi_host_call c;
+    uint64_t x[6] = {0}, out[4];
+    uint32_t b = vmi_host_cpuid_base(), r[4];
+
+    (void)state;
+    fake_init(f);
+    fake_config(f, &cfg);
+    cfg.transports = VMI_TRANSPORT_HVC;
+    vm = fake_vm(f, &cfg);
+
+    /* Call UID, upper half of x0 ignored. */
+    x[0] = UINT64_C(0xFFFFFFFF00000000) | VMI_SMCCC_CALL_UID;
+    assert_int_equal(vmi_host_smccc(vm, 0, x, out, &c), VMI_HOST_SMCCC_ANSWER);
+    assert_int_equal(out[0], VMI_SMCCC_UID_W0);
+    assert_int_equal(out[1], VMI_SMCCC_UID_W1);
+    assert_int_equal(out[2], VMI_SMCCC_UID_W2);
+    assert_int_equal(out[3], VMI_SMCCC_UID_W3);
+
+    /* INFO(0): the highest function, not B plus it. */
+    x[0] = VMI_SMCCC_INFO(0);
+    assert_int_equal(vmi_host_smccc(vm, 0, x, out, &c), VMI_HOST_SMCCC_ANSWER);
+    assert_int_equal(out[0], VMI_CPUID_LEAF_COUNT - 1);
+    assert_int_equal(out[1], VMI_CPUID_SIGNATURE_EBX);
+    /* INFO(n) is leaf B + n; INFO(1) announces HVC (VMI-DSC-028). */
+    for (uint32_t n = 1; n < 0x100; n++) {
+        x[0] = VMI_SMCCC_INFO(n);
+        x[1] = 2; /* the subleaf: B+9 answers for vCPU 2 */
+        assert_int_equal(vmi_host_smccc(vm, 3, x, out, &c),
+                         VMI_HOST_SMCCC_ANSWER);
+        assert_int_equal(vmi_host_cpuid_sub(vm, 3, b, b + n, 2, r), 1);
+        for (unsigned i = 0; i < 4; i++)
+            assert_int_equal(out[i], r[i]);
+    }
+    x[0] = VMI_SMCCC_INFO(1);
+    vmi_host_smccc(vm, 0, x, out, &c);
+    assert_int_equal(out[2], VMI_TRANSPORT_HVC);
+    x[0] = VMI_SMCCC_INFO(8);
+    vmi_host_smccc(vm, 1, x, out, &c);
+    assert_int_equal(out[0], 1);
+
+    /* A call: number from W0's low 16 bits, arguments x1..x5. */
+    x[0] = UINT64_C(0xABCD000000000000) | VMI_SMCCC_CALL(VMI_HC_NOP);
+    for (unsigned i = 1; i < 6; i++)
+        x[i] = 100 + i;
+    memset(&c, 0xAA, sizeof(c));
+    assert_int_equal(vmi_host_smccc(vm, 0, x, out, &c), VMI_HOST_SMCCC_CALL);
+    assert_int_equal(c.nr, VMI_HC_NOP);
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(c.args[i], 101 + i);
+    assert_int_equal(c.user | c.irq_enabled | c.action, 0);
+    assert_int_equal(vmi_host_hypercall(vm, 0, &c), 0);
+    assert_int_equal(c.status, 0);
+    x[0] = VMI_SMCCC_CALL(0xFFFF);
+    assert_int_equal(vmi_host_smccc(vm, 0, x, out, &c), VMI_HOST_SMCCC_CALL);
+    assert_int_equal(c.nr, 0xFFFF);
+
+    /* Not ours: PSCI, SMCCC_VERSION, other vendor-hypervisor functions. */
+    static const uint32_t other[] = {0x84000000u, 0xC4000003u, 0x80000000u,
+                                     0x8600FF00u, 0x8600FF03u, 0x8600FD00u,
+                                     0x86000000u, 0xC7000000u, 0x46000000u};
+    for (unsigned i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        x[0] = other[i];
+        assert_int_equal(vmi_host_smccc(vm, 0, x, out, &c),
+                         VMI_HOST_SMCCC_OTHER);
+    }
+    assert_int_equal(vmi_host_smccc(NULL, 0, x, out, &c), VMI_HOST_SMCCC_OTHER);
+    vmi_host_vm_destroy(vm);
+
+    /* A host that does not serve HVC answers none of it. */
+    fake_config(f, &cfg);
+    vm = fake_vm(f, &cfg);
+    x[0] = VMI_SMCCC_CALL_UID;
+    assert_int_equal(vmi_host_smccc(vm, 0, x, out, &c), VMI_HOST_SMCCC_OTHER);
+    vmi_host_vm_destroy(vm);
+    fake_fini(f);
+    free(f);
+}
+
 static void test_cpuid_without_pt_announces_no_pins(void **state)
 {
     struct fake_host *f = calloc(1, sizeof(*f));
@@ -514,6 +603,7 @@ int main(void)
                                         fake_teardown),
         cmocka_unit_test(test_cpuid_without_pt_announces_no_pins),
         cmocka_unit_test(test_cpuid_vcpu_map),
+        cmocka_unit_test(test_smccc_discovery_and_calls),
         cmocka_unit_test(test_bad_configs_are_rejected),
         cmocka_unit_test(test_every_status_is_listed_for_its_call),
         cmocka_unit_test(test_status_names),

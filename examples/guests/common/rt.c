@@ -3,6 +3,8 @@
 #include "rt.h"
 
 #include "bootinfo.h"
+#include "rt_internal.h"
+#include "rt_scan.h"
 
 #define COM1 0x3F8
 #define DEBUG_EXIT_PORT 0xF4
@@ -17,19 +19,6 @@
 #define LAPIC_TIMER_DIV 0x3E0
 #define MSR_GS_BASE 0xC0000101u
 
-struct vmi_guest rt_vmi;
-
-static struct rt_cpu rt_cpus[RT_MAX_CPUS];
-static struct rt_boot boot;
-static char cmdline[VMM_BOOTINFO_CMDLINE_MAX];
-static char console_page[4096] __attribute__((aligned(4096)));
-/*
- * rt_printf's output buffer (under console_lock); lines end at 511 bytes.
- * Aligned to its size, so it never crosses a page: one contiguous GPA range.
- */
-#define RT_PRINTF_MAX 512u
-static char printf_page[RT_PRINTF_MAX] __attribute__((aligned(RT_PRINTF_MAX)));
-static rt_lock_t console_lock;
 static void (*event_handler)(struct rt_cpu *cpu, uint64_t events);
 /* 1: the vCPUs have a local APIC (CPUID 01H EDX bit 9), which then
  * delivers the upcalls and wants an EOI (VMI-EVT-036, VMI-EVT-038). */
@@ -70,50 +59,9 @@ extern char rt_vectors[], rt_vector_event[], rt_vector_user_exit[];
 extern uint64_t rt_gdt[], rt_user_pt[];
 extern char __bss_end[];
 void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info);
-void rt_ap_start(struct rt_cpu *cpu);
 void rt_trap(struct rt_frame *f);
-void rt_ap_entry(void);
 
 /* ---- small helpers ------------------------------------------------------- */
-
-/*
- * Guest CPL0 code may be emulated instruction by instruction (KVM-PVM,
- * where even a REP string instruction costs about 1 us per element), so
- * these helpers move and scan 8 bytes per step.
- */
-typedef uint64_t __attribute__((may_alias)) rt_u64a;
-
-#define BYTES_01 0x0101010101010101ull
-#define BYTES_80 0x8080808080808080ull
-
-/* High bit set in the lowest zero byte of v (bits above it may be wrong). */
-static inline uint64_t zero_byte(uint64_t v)
-{
-    return (v - BYTES_01) & ~v & BYTES_80;
-}
-
-/*
- * Length of the run at s up to the first NUL or `stop` byte (stop 0: NUL
- * only).  Reads whole aligned words, which never cross a page, so it may
- * look past the end of the string but never into an unmapped page.
- */
-static inline __attribute__((always_inline)) size_t scan(const char *s,
-                                                         unsigned char stop)
-{
-    const rt_u64a *p = (const rt_u64a *)((uintptr_t)s & ~(uintptr_t)7);
-    unsigned head = (unsigned)((uintptr_t)s & 7) * 8;
-    uint64_t rep = BYTES_01 * stop;
-    uint64_t v = *p | (head ? (1ull << head) - 1 : 0); /* 0xFF: no match */
-
-    for (;;) {
-        uint64_t m = zero_byte(v) | (stop ? zero_byte(v ^ rep) : 0);
-
-        if (m)
-            return (size_t)((const char *)p - s) +
-                   (size_t)(__builtin_ctzll(m) >> 3);
-        v = *++p;
-    }
-}
 
 void *memset(void *d, int c, size_t n)
 {
@@ -175,268 +123,6 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 {
     __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v),
                      "d"((uint32_t)(v >> 32)));
-}
-
-void rt_lock(rt_lock_t *l)
-{
-    while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
-            __asm__ volatile("pause");
-}
-
-void rt_unlock(rt_lock_t *l)
-{
-    __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
-}
-
-/* ---- formatting ------------------------------------------------------------
- */
-
-struct out {
-    char *buf;
-    size_t cap, n;
-};
-
-static void put(struct out *o, char c)
-{
-    if (o->n + 1 < o->cap)
-        o->buf[o->n] = c;
-    o->n++;
-}
-
-int rt_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
-{
-    struct out o = {buf, cap, 0};
-
-    for (; *fmt; fmt++) {
-        char tmp[24], pad = ' ';
-        int width = 0, left = 0, lng = 0, len = 0;
-        uint64_t u;
-        const char *s;
-
-        if (*fmt != '%') {
-            /* Literal runs in one copy: guest CPL0 code may be emulated
-             * instruction by instruction (KVM-PVM), so count them. */
-            size_t run = scan(fmt, '%');
-
-            if (o.n + run < o.cap) {
-                copy(o.buf + o.n, fmt, run);
-                o.n += run;
-            } else {
-                for (size_t i = 0; i < run; i++)
-                    put(&o, fmt[i]);
-            }
-            fmt += run - 1;
-            continue;
-        }
-        fmt++;
-        if (*fmt == '-') {
-            left = 1;
-            fmt++;
-        }
-        if (*fmt == '0') {
-            pad = '0';
-            fmt++;
-        }
-        while (*fmt >= '0' && *fmt <= '9')
-            width = width * 10 + (*fmt++ - '0');
-        while (*fmt == 'l' || *fmt == 'z') {
-            lng = 1;
-            fmt++;
-        }
-        switch (*fmt) {
-        case 'c':
-            tmp[0] = (char)va_arg(ap, int);
-            s = tmp;
-            len = 1;
-            break;
-        case 's':
-            s = va_arg(ap, const char *);
-            if (!s)
-                s = "(null)";
-            len = (int)strlen(s);
-            break;
-        case 'd':
-        case 'i': {
-            int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-            int neg = v < 0;
-
-            u = neg ? -(uint64_t)v : (uint64_t)v;
-            s = tmp + sizeof(tmp);
-            do {
-                *(char *)--s = (char)('0' + u % 10);
-                u /= 10;
-            } while (u);
-            if (neg)
-                *(char *)--s = '-';
-            len = (int)(tmp + sizeof(tmp) - s);
-            break;
-        }
-        case 'u':
-        case 'x':
-        case 'X':
-        case 'p': {
-            unsigned base = *fmt == 'u' ? 10 : 16;
-            const char *dig =
-                *fmt == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-
-            if (*fmt == 'p')
-                u = (uint64_t)(uintptr_t)va_arg(ap, void *);
-            else
-                u = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-            s = tmp + sizeof(tmp);
-            do {
-                *(char *)--s = dig[u % base];
-                u /= base;
-            } while (u);
-            len = (int)(tmp + sizeof(tmp) - s);
-            break;
-        }
-        case '%':
-            put(&o, '%');
-            continue;
-        default:
-            put(&o, '%');
-            if (!*fmt)
-                goto done;
-            put(&o, *fmt);
-            continue;
-        }
-        if (!left)
-            for (; width > len; width--)
-                put(&o, pad);
-        if (o.n + (size_t)len < o.cap) {
-            copy(o.buf + o.n, s, (size_t)len);
-            o.n += (size_t)len;
-        } else {
-            for (int i = 0; i < len; i++)
-                put(&o, s[i]);
-        }
-        for (; width > len; width--)
-            put(&o, ' ');
-    }
-done:
-    if (cap)
-        buf[o.n < cap ? o.n : cap - 1] = 0;
-    return (int)o.n;
-}
-
-int rt_snprintf(char *buf, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = rt_vsnprintf(buf, cap, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-void rt_write(const char *s, size_t n)
-{
-    rt_lock(&console_lock);
-    if (boot.vmi) {
-        vmi_guest_console_write(&rt_vmi, s, n);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            rt_outb(COM1, (uint8_t)s[i]);
-    }
-    rt_unlock(&console_lock);
-}
-
-void rt_printf(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    if (boot.vmi) {
-        /*
-         * Format straight into a buffer the host reads (identity mapped,
-         * so its GPA is its address): no copy into guest-lib's bounce page.
-         */
-        rt_lock(&console_lock);
-        n = rt_vsnprintf(printf_page, RT_PRINTF_MAX, fmt, ap);
-        if (n > (int)RT_PRINTF_MAX - 1)
-            n = RT_PRINTF_MAX - 1;
-        vmi_guest_console_write_phys(&rt_vmi, (uint64_t)(uintptr_t)printf_page,
-                                     (size_t)n);
-        rt_unlock(&console_lock);
-    } else {
-        n = rt_vsnprintf(buf, sizeof(buf), fmt, ap);
-        if (n > (int)sizeof(buf) - 1)
-            n = sizeof(buf) - 1;
-        rt_write(buf, (size_t)n);
-    }
-    va_end(ap);
-}
-
-_Noreturn void rt_exit(unsigned status)
-{
-    if (boot.vmi)
-        vmi_guest_shutdown(&rt_vmi, VMI_SHUTDOWN_POWEROFF, status);
-    else
-        rt_outb(DEBUG_EXIT_PORT, (uint8_t)status);
-    for (;;)
-        __asm__ volatile("cli; hlt");
-}
-
-_Noreturn void rt_panic(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    int n;
-
-    n = rt_snprintf(buf, sizeof(buf), "PANIC: ");
-    va_start(ap, fmt);
-    n += rt_vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof(buf) - 2)
-        n = sizeof(buf) - 2;
-    buf[n++] = '\n';
-    rt_write(buf, (size_t)n);
-    if (boot.vmi)
-        vmi_guest_shutdown(&rt_vmi, VMI_SHUTDOWN_CRASH, 1);
-    else
-        rt_outb(DEBUG_EXIT_PORT, 0x7F);
-    for (;;)
-        __asm__ volatile("cli; hlt");
-}
-
-int rt_cmdline_u64(const char *cl, const char *key, uint64_t *val)
-{
-    size_t kl = strlen(key);
-
-    for (const char *p = cl; *p;) {
-        while (*p == ' ')
-            p++;
-        if (memcmp(p, key, kl) == 0 && p[kl] == '=') {
-            uint64_t v = 0;
-            unsigned base = 10;
-
-            p += kl + 1;
-            if (p[0] == '0' && p[1] == 'x') {
-                base = 16;
-                p += 2;
-            }
-            for (;; p++) {
-                unsigned d;
-
-                if (*p >= '0' && *p <= '9')
-                    d = (unsigned)(*p - '0');
-                else if (base == 16 && *p >= 'a' && *p <= 'f')
-                    d = (unsigned)(*p - 'a' + 10);
-                else
-                    break;
-                v = v * base + d;
-            }
-            *val = v;
-            return 1;
-        }
-        p += scan(p, ' '); /* to the next space or the end */
-    }
-    return 0;
 }
 
 /* ---- interrupts ------------------------------------------------------------
@@ -585,93 +271,41 @@ struct rt_cpu *rt_this_cpu(void)
     return c;
 }
 
-struct rt_cpu *rt_cpu(uint32_t id)
-{
-    return id < RT_MAX_CPUS ? &rt_cpus[id] : 0;
-}
-
-static void cpu_bind(struct rt_cpu *cpu, uint32_t id)
+void rt__cpu_bind(struct rt_cpu *cpu, uint32_t id)
 {
     cpu->self = cpu;
     cpu->id = id;
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)cpu);
 }
 
-uint64_t rt_now(void)
-{
-    struct rt_cpu *cpu = rt_this_cpu();
-    uint64_t ns = 0;
+/* ---- the hooks of rt_internal.h --------------------------------------------
+ */
 
-    if (cpu->v.clock)
-        return vmi_guest_clock_now(&cpu->v);
-    vmi_guest_time_read(&rt_vmi, &ns, 0);
-    return ns;
+void rt__raw_write(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rt_outb(COM1, (uint8_t)s[i]);
 }
 
-/* Register this vCPU's clock and event records (events unmasked). */
-static int cpu_vmi_init(struct rt_cpu *cpu)
+/* isa-debug-exit: QEMU exits with (status << 1) | 1. */
+_Noreturn void rt__raw_exit(unsigned status)
 {
-    int rc = 0;
-
-    vmi_guest_vcpu_init(&cpu->v, &rt_vmi, cpu->id);
-    if (rt_vmi.features & VMI_F_CLOCK) {
-        rc = vmi_guest_clock_register(&cpu->v, &cpu->clock);
-        if (rc)
-            return rc;
-    }
-    if (rt_vmi.features & VMI_F_EVENTS) {
-        rc = vmi_guest_event_register(&cpu->v, &cpu->events, RT_EVENT_VECTOR);
-        if (rc)
-            return rc;
-        rt_apic_enable();
-    }
-    return 0;
+    rt_outb(DEBUG_EXIT_PORT, (uint8_t)status);
+    rt__halt();
 }
 
-int rt_vmi_setup(uint64_t want, uint64_t *granted)
+_Noreturn void rt__halt(void)
 {
-    int rc;
-
-    if (!boot.vmi)
-        return -VMI_E_NOSYS;
-    rc = vmi_guest_negotiate(&rt_vmi, want, granted);
-    if (rc)
-        return rc;
-    return cpu_vmi_init(rt_this_cpu());
+    for (;;)
+        __asm__ volatile("cli; hlt");
 }
 
-void rt_ap_start(struct rt_cpu *cpu)
+uint64_t rt__page_table_root(void)
 {
-    int rc;
-
-    cpu_bind(cpu, cpu->id);
-    rc = cpu_vmi_init(cpu);
-    if (rc)
-        rt_panic("vCPU %u: clock/event registration failed: %s", cpu->id,
-                 vmi_guest_status_name(rc));
-    __atomic_store_n(&cpu->online, 1, __ATOMIC_RELEASE);
-    cpu->fn(cpu, cpu->arg);
-    rt_panic("vCPU %u: function returned", cpu->id);
-}
-
-int rt_start_cpu(uint32_t id, void (*fn)(struct rt_cpu *cpu, void *arg),
-                 void *arg)
-{
-    struct rt_cpu *cpu = rt_cpu(id);
     uint64_t cr3;
 
-    if (!cpu)
-        return -VMI_E_RANGE;
     __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
-    cpu->id = id;
-    cpu->fn = fn;
-    cpu->arg = arg;
-    cpu->start.entry_gva = (uint64_t)(uintptr_t)rt_ap_entry;
-    cpu->start.stack_gva = (uint64_t)(uintptr_t)(cpu->stack + RT_CPU_STACK);
-    cpu->start.page_table_gpa = cr3;
-    cpu->start.arg = (uint64_t)(uintptr_t)cpu;
-    cpu->start.flags = 0;
-    return vmi_guest_vcpu_start(&rt_vmi, id, &cpu->start);
+    return cr3;
 }
 
 /* ---- paging and user mode --------------------------------------------------
@@ -712,35 +346,25 @@ void rt_user_init(void)
 /* ---- boot ------------------------------------------------------------------
  */
 
-static uint64_t virt_to_phys(void *ctx, const void *va)
-{
-    (void)ctx;
-    return (uint64_t)(uintptr_t)va; /* identity mapped */
-}
-
 /* hvm_start_info.magic: "xEn3" with the 0x80 bit of the "E" set. */
 #define PVH_START_MAGIC 0x336ec578u
 
 void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
 {
-    static const struct vmi_guest_ops ops = {.virt_to_phys = virt_to_phys};
     const struct vmm_bootinfo *bi =
         (const struct vmm_bootinfo *)(uintptr_t)bootinfo_gpa;
-    int rc;
-
-    cpu_bind(&rt_cpus[0], 0);
-    boot.cmdline = cmdline;
-    boot.vcpu_count = 1;
-    boot.image_end = ((uint64_t)(uintptr_t)__bss_end + 4095) & ~4095ull;
+    rt__cpu_bind(rt_cpu(0), 0);
+    rt__boot.vcpu_count = 1;
+    rt__boot.image_end = ((uint64_t)(uintptr_t)__bss_end + 4095) & ~4095ull;
     if (bi && bi->magic == VMM_BOOTINFO_MAGIC) {
-        uint32_t n = bi->cmdline_len < sizeof(cmdline) - 1
+        uint32_t n = bi->cmdline_len < sizeof(rt__cmdline) - 1
                          ? bi->cmdline_len
-                         : (uint32_t)sizeof(cmdline) - 1;
+                         : (uint32_t)sizeof(rt__cmdline) - 1;
 
-        memcpy(cmdline, bi->cmdline, n);
-        boot.vmm = 1;
-        boot.mem_bytes = bi->mem_bytes;
-        boot.vcpu_count = bi->vcpu_count;
+        memcpy(rt__cmdline, bi->cmdline, n);
+        rt__boot.vmm = 1;
+        rt__boot.mem_bytes = bi->mem_bytes;
+        rt__boot.vcpu_count = bi->vcpu_count;
     } else if (mb_info &&
                *(const uint32_t *)(uintptr_t)mb_info == PVH_START_MAGIC) {
         /*
@@ -764,24 +388,24 @@ void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
 
                 if (*(const uint32_t *)(map + 24 * i + 16) == 1 &&
                     a <= 0x100000 && a + l > 0x100000)
-                    boot.mem_bytes = a + l;
+                    rt__boot.mem_bytes = a + l;
             }
         }
         if (cl_gpa)
-            for (size_t i = 0; i < sizeof(cmdline) - 1 && cl[i]; i++)
-                cmdline[i] = cl[i];
+            for (size_t i = 0; i < sizeof(rt__cmdline) - 1 && cl[i]; i++)
+                rt__cmdline[i] = cl[i];
     } else if (mb_info) {
         /* Multiboot info: flags (+0), mem_upper KiB (+8), cmdline (+16). */
         const uint32_t *mbi = (const uint32_t *)(uintptr_t)mb_info;
         const char *cl = (const char *)(uintptr_t)mbi[4];
 
         if (mbi[0] & 1)
-            boot.mem_bytes = ((uint64_t)mbi[2] + 1024) << 10;
+            rt__boot.mem_bytes = ((uint64_t)mbi[2] + 1024) << 10;
         if (mbi[0] & 4)
-            for (size_t i = 0; i < sizeof(cmdline) - 1 && cl[i]; i++)
-                cmdline[i] = cl[i];
+            for (size_t i = 0; i < sizeof(rt__cmdline) - 1 && cl[i]; i++)
+                rt__cmdline[i] = cl[i];
     }
-    if (!boot.vmm) {
+    if (!rt__boot.vmm) {
         /*
          * A PC's firmware leaves the 8259 PICs programmed for real mode
          * (the timer's IRQ 0 on vector 8, #DF here): mask every line.
@@ -797,13 +421,5 @@ void rt_start(uint64_t bootinfo_gpa, uint64_t mb_info)
         lapic = (d >> 9) & 1;
     }
     idt_init();
-    vmi_guest_init(&rt_vmi, &ops, console_page);
-    rc = vmi_guest_probe(&rt_vmi);
-    boot.vmi = rc == 0;
-    /* Without vmi-run's record, OpenVMI's discovery gives the vCPU count. */
-    if (boot.vmi && !boot.vmm && rt_vmi.info.vcpu_count)
-        boot.vcpu_count = rt_vmi.info.vcpu_count;
-    if (rc && rc != -VMI_E_NOSYS)
-        rt_printf("rt: OpenVMI probe failed: %s\n", vmi_guest_status_name(rc));
-    rt_exit((unsigned)kmain(&boot));
+    rt__boot_finish(1);
 }

@@ -18,14 +18,18 @@
 #include <vmi_guest.h>
 
 #define RT_MAX_CPUS 64u
-#define RT_EVENT_VECTOR 0xF0u     /* upcall vector registered for events */
+#if defined(__aarch64__)
+#define RT_EVENT_VECTOR 16u /* upcall PPI (INTID) registered for events */
+#else
+#define RT_EVENT_VECTOR 0xF0u /* upcall vector registered for events */
+#endif
 #define RT_USER_EXIT_VECTOR 0x80u /* user code: int $0x80 returns to kernel */
 #define RT_USER_WINDOW 0x7FC0000000ull /* 512 4 KiB pages, see rt_map_page */
 #define RT_USER_WINDOW_PAGES 512u
 #define RT_CPU_STACK 16384u
 
 struct rt_boot {
-    uint64_t mem_bytes;  /* guest RAM (0 when unknown) */
+    uint64_t mem_bytes;  /* end of guest RAM: its last GPA + 1 (0 unknown) */
     uint64_t image_end;  /* first free GPA after the image, 4 KiB aligned */
     uint32_t vcpu_count; /* vCPUs of the VM (1 without vmi-run) */
     int vmi;             /* 1: OpenVMI found (rt_vmi probed) */
@@ -119,6 +123,26 @@ int rt_lapic_timer_oneshot(uint8_t vector, uint32_t count);
 int rt_lapic_send_init(uint32_t apic_id);
 /* Enable the local APIC, if any, so upcalls can be delivered (per vCPU). */
 void rt_apic_enable(void);
+#if defined(__aarch64__)
+static inline void rt_irq_enable(void)
+{
+    __asm__ volatile("msr daifclr, #2" ::: "memory");
+}
+static inline void rt_irq_disable(void)
+{
+    __asm__ volatile("msr daifset, #2" ::: "memory");
+}
+/* No exit is needed on aarch64 for a pending interrupt to be taken. */
+static inline void rt_irq_enable_sync(void)
+{
+    rt_irq_enable();
+    __asm__ volatile("isb" ::: "memory");
+}
+static inline void rt_cpu_relax(void)
+{
+    __asm__ volatile("yield" ::: "memory");
+}
+#else
 static inline void rt_irq_enable(void)
 {
     __asm__ volatile("sti" ::: "memory");
@@ -126,6 +150,10 @@ static inline void rt_irq_enable(void)
 static inline void rt_irq_disable(void)
 {
     __asm__ volatile("cli" ::: "memory");
+}
+static inline void rt_cpu_relax(void)
+{
+    __asm__ volatile("pause" ::: "memory");
 }
 /*
  * Enable interrupts and make the hypervisor look at pending ones now.
@@ -141,6 +169,7 @@ static inline void rt_irq_enable_sync(void)
 
     __asm__ volatile("sti; nop; inb $0x21, %0" : "=a"(v)::"memory");
 }
+#endif
 
 /*
  * Start secondary vCPU `id` running fn(cpu, arg) on its runtime stack with
@@ -188,9 +217,11 @@ uint64_t rt_user_enter(uint64_t rip, uint64_t rsp, uint64_t arg);
 _Noreturn void rt_user_abort(uint64_t code);
 
 /* ---- port I/O ------------------------------------------------------------ */
+#if defined(__x86_64__)
 static inline void rt_outb(uint16_t port, uint8_t v)
 {
     __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
 }
+#endif
 
 #endif /* RT_H */

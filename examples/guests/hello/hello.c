@@ -23,12 +23,12 @@ int kmain(const struct rt_boot *boot)
                   "native fallback, exiting\n");
         return (int)status;
     }
-    rt_printf("hello: OpenVMI %u.%u host \"%s\", %u vCPU(s), doorbell port "
-              "0x%x, cmdline \"%s\"\n",
+    rt_printf("hello: OpenVMI %u.%u host \"%s\", %u vCPU(s), transports "
+              "0x%x, doorbell port 0x%x, cmdline \"%s\"\n",
               VMI_VERSION_MAJOR(rt_vmi.info.version_max),
               VMI_VERSION_MINOR(rt_vmi.info.version_max), rt_vmi.info.vendor,
-              rt_vmi.info.vcpu_count, (unsigned)rt_vmi.info.port,
-              boot->cmdline);
+              rt_vmi.info.vcpu_count, (unsigned)rt_vmi.info.transports,
+              (unsigned)rt_vmi.info.port, boot->cmdline);
     rc = rt_vmi_setup(VMI_F_CLOCK | VMI_F_EVENTS | VMI_F_TIMER, &granted);
     if (rc)
         rt_panic("hello: setup failed: %s", vmi_guest_status_name(rc));

@@ -125,7 +125,7 @@ static void run_on_aps(uint32_t n, uint32_t cmd)
     }
     for (uint32_t i = 1; i < n; i++)
         while (__atomic_load_n(&sh.done[i], __ATOMIC_ACQUIRE) != cmd)
-            __asm__ volatile("pause");
+            rt_cpu_relax();
 }
 
 int kmain(const struct rt_boot *boot)
@@ -163,7 +163,7 @@ int kmain(const struct rt_boot *boot)
     }
     for (uint32_t i = 1; i < n; i++)
         while (!__atomic_load_n(&rt_cpu(i)->online, __ATOMIC_ACQUIRE))
-            __asm__ volatile("pause");
+            rt_cpu_relax();
     rt_printf("smp: %u vCPUs online\n", n);
 
     /* 2. IPI round trips: vCPU 0 pings each AP, which answers. */
@@ -187,7 +187,7 @@ int kmain(const struct rt_boot *boot)
     clock_check(0);
     for (uint32_t i = 1; i < n; i++)
         while (__atomic_load_n(&sh.done[i], __ATOMIC_ACQUIRE) != CMD_CLOCK)
-            __asm__ volatile("pause");
+            rt_cpu_relax();
     if (sh.clock_errors)
         rt_panic("smp: clock went back %u times across vCPUs (last by %lu ns)",
                  sh.clock_errors, sh.clock_error_ns);

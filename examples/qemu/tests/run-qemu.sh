@@ -28,6 +28,29 @@ patched() {
         fail "the patched QEMU is not built: run examples/qemu/build.sh (./vmi.sh does)"
 }
 
+# The aarch64 binary and guests (GUESTS_A64: the aarch64 cross build's
+# examples/guests, examples/aarch64.cmake).
+patched_a64() {
+    patched
+    QA=$("$QEMU_BUILD" --print aarch64) ||
+        fail "the patched qemu-system-aarch64 is not built: run examples/qemu/build.sh"
+    GA=${GUESTS_A64:?GUESTS_A64 not set}
+    [ -f "$GA/hello.elf" ] && [ -f "$GA/smp.elf" ] ||
+        fail "no aarch64 guests in $GA (the aarch64_guests target builds them)"
+}
+
+# qemu_a64 EXPECTED_EXIT ARGS...: a guest on -M virt with a GICv3 under
+# TCG; semihosting carries the exit status of a guest without OpenVMI.
+qemu_a64() {
+    want=$1
+    shift
+    timeout 60 "$QA" -accel tcg -M virt,gic-version=3 -cpu cortex-a57 \
+        -nodefaults -no-reboot -display none -serial stdio \
+        -semihosting-config enable=on,target=native "$@" >"$out" 2>"$err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "qemu-system-aarch64 exit $got, expected $want ($*)"
+}
+
 # qemu BINARY EXPECTED_EXIT MACHINE ARGS...: run a guest, check the exit.
 # isa-debug-exit: QEMU exits with (guest status << 1) | 1.
 qemu() {
@@ -494,6 +517,61 @@ checkpatch)
         fail "checkpatch.pl reports errors or warnings"
     touch "$err"
     echo "checkpatch.pl: $n patches, 0 errors, 0 warnings" ;;
+aarch64_hello)
+    # hello on aarch64: discovery through the SMCCC vendor hypervisor
+    # service, calls by HVC, the clock on the virtual counter, a timer's
+    # event ending BLOCK; the status through SHUTDOWN.
+    patched_a64
+    con=$tmp/console
+    for st in 0 7; do
+        : >"$con"
+        qemu_a64 "$st" -m 256 -chardev file,id=vmicon,path="$con" \
+            -device openvmi,chardev=vmicon,strict=on \
+            -append "sleep_ms=30 status=$st" -kernel "$GA/hello.elf"
+        grep -q "violates" "$err" && fail "strict mode reports a violation"
+        expect 'hello: OpenVMI 1.0 host "QEMU 7.2' "$con"
+        expect "hello: clock [0-9]* ns, slept [0-9]* us (asked 30 ms" "$con"
+        echo "status $st: $(grep 'hello: clock' "$con")"
+    done ;;
+aarch64_smp2 | aarch64_smp4)
+    # smp on aarch64: VCPU_START, IPIs by EVENT_SEND with the upcall PPI
+    # through the GICv3, BLOCK on the secondary vCPUs, the clock across
+    # vCPUs, a remote TLB flush, memory released and reclaimed, steal time.
+    patched_a64
+    n=${case_name#aarch64_smp}
+    con=$tmp/console
+    qemu_a64 0 -smp "$n" -m 256 -chardev file,id=vmicon,path="$con" \
+        -device openvmi,chardev=vmicon,strict=on \
+        -append "rounds=20 release_mib=16" -kernel "$GA/smp.elf"
+    grep -q "violates" "$err" && fail "strict mode reports a violation"
+    expect "smp: $n vCPUs online" "$con"
+    expect "smp: IPIs: 20 round trips per vCPU" "$con"
+    expect "smp: clock: .* monotonic across vCPUs" "$con"
+    expect "smp: TLB: remapped page seen by $((n - 1)) remote" "$con"
+    expect "smp: memory: released and reclaimed 16 MiB" "$con"
+    expect "smp: all checks passed" "$con"
+    grep 'all checks passed' "$con" ;;
+aarch64_absent)
+    # Without the device the guests say so on the PL011 and exit through
+    # semihosting; without an HVC conduit (EL2 present: PSCI by SMC) they
+    # make no discovery call at all (VMI-DSC-036).
+    patched_a64
+    qemu_a64 0 -m 256 -kernel "$GA/hello.elf"
+    expect "hello: OpenVMI absent (probe: VMI_E_NOSYS)" "$out"
+    qemu_a64 1 -m 256 -kernel "$GA/smp.elf"
+    expect "smp: OpenVMI absent" "$out"
+    timeout 60 "$QA" -accel tcg -M virt,gic-version=3,virtualization=on \
+        -cpu cortex-a57 -nodefaults -display none -serial stdio -m 256 \
+        -semihosting-config enable=on,target=native -append status=5 \
+        -kernel "$GA/hello.elf" >"$out" 2>"$err"
+    got=$?
+    [ "$got" -eq 5 ] || fail "EL2 machine: exit $got, expected 5"
+    expect "hello: OpenVMI absent" "$out"
+    # The device refuses machines it cannot serve, with the reason.
+    timeout 30 "$QA" -accel tcg -M virt -cpu cortex-a57 -nodefaults -display none \
+        -device openvmi -kernel "$GA/hello.elf" >"$out" 2>"$err" &&
+        fail "a GICv2 machine was accepted"
+    expect "needs one GICv3" "$err" ;;
 *)
     echo "unknown case $case_name"
     exit 2 ;;
