@@ -1,4 +1,5 @@
-# The aarch64 example guests (hello.elf, smp.elf) for QEMU's virt machine,
+# The aarch64 example guests (hello.elf, smp.elf) and conformance image
+# (conformance/vmi-conformance.elf) for QEMU's virt machine,
 # built by a second CMake build of this source tree with Debian's cross
 # compiler (cmake/toolchain-aarch64-linux-gnu.cmake) into
 # ${CMAKE_BINARY_DIR}/aarch64; the qemu tests boot them on the patched
@@ -18,9 +19,10 @@ ExternalProject_Add(aarch64_guests
   CMAKE_ARGS
     -DCMAKE_TOOLCHAIN_FILE=${CMAKE_SOURCE_DIR}/cmake/toolchain-aarch64-linux-gnu.cmake
     -DCMAKE_BUILD_TYPE=Release
-    -DVMI_BUILD_TESTS=OFF -DVMI_BUILD_SPEC=OFF -DVMI_BUILD_CONFORMANCE=OFF
+    -DVMI_BUILD_TESTS=OFF -DVMI_BUILD_SPEC=OFF -DVMI_BUILD_CONFORMANCE=ON
     -DVMI_BUILD_BENCH=OFF
   BUILD_COMMAND ${CMAKE_COMMAND} --build ${VMI_AARCH64_DIR} --target guest_hello guest_smp
+                  conformance_image
   INSTALL_COMMAND ""
   BUILD_ALWAYS ON
   USES_TERMINAL_BUILD ON)

@@ -40,6 +40,39 @@ static inline uint32_t cases_cpuid_base(struct vmi_conform_t *t)
     return 0;
 }
 
+/*
+ * The upcall vector a case names in x86 terms, as the host's architecture
+ * has it.  x86-64 (and the simulator): the vector itself.  aarch64 (the
+ * host serves HVC): an upcall is a PPI INTID, 16 to 31 without the
+ * architected 19 to 30 (VMI-EVT-039), and the conformance image's own
+ * handler serves 16: 40, 78 -> 17; 41, 79 -> 18; 77, 255 (the highest
+ * valid) -> 31; 31 (just below the range) -> 15; 256 (just above) -> 32;
+ * anything else is kept.
+ */
+static inline uint64_t cases_vec(struct vmi_conform_t *t, uint64_t x86)
+{
+    if (!(t->g->info.transports & VMI_TRANSPORT_HVC))
+        return x86;
+    switch (x86) {
+    case 40:
+    case 78:
+        return 17;
+    case 41:
+    case 79:
+        return 18;
+    case 77:
+    case 255:
+        return 31;
+    case 31:
+        return 15;
+    case 256:
+        return 32;
+    default:
+        return x86;
+    }
+}
+#define VEC(x86) cases_vec(t, (x86))
+
 /* A zeroed, registered event record of the calling vCPU (NULL on error). */
 static inline struct vmi_event_record *cases_events(struct vmi_conform_t *t,
                                                     uint32_t vector)
@@ -48,7 +81,7 @@ static inline struct vmi_event_record *cases_events(struct vmi_conform_t *t,
 
     if (!e)
         return NULL;
-    if (CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), vector, 0,
+    if (CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), VEC(vector), 0,
               NULL) != 0)
         return NULL;
     /* Bits pending host-side from earlier activity are not ours. */
@@ -130,6 +163,7 @@ extern const struct vmi_conform_area vmi_conform_area_mem;
 extern const struct vmi_conform_area vmi_conform_area_system;
 extern const struct vmi_conform_area vmi_conform_area_save;
 extern const struct vmi_conform_area vmi_conform_area_x86;
+extern const struct vmi_conform_area vmi_conform_area_aarch64;
 
 #define AREA(var, nm, tab)                                                     \
     const struct vmi_conform_area var = {nm, tab, COUNT_OF(tab)}

@@ -484,15 +484,18 @@ static void cleanup_vcpu(struct vmi_conform_t *t, void *arg)
 {
     uint64_t f = t->g->features;
     struct vmi_event_record *drain = arg;
+    /* A valid upcall vector: x86's lowest, or on aarch64 a free PPI. */
+    uint64_t vec =
+        (t->g->info.transports & VMI_TRANSPORT_HVC) ? 17 : VMI_X86_VECTOR_MIN;
 
     if (f & VMI_F_EVENTS) {
         /* Registering ORs host-side pending bits in; then drop them. */
         if (drain && vmi_conform_call(t, VMI_HC_EVENT_REGISTER,
-                                      vmi_conform_gpa(t, drain),
-                                      VMI_X86_VECTOR_MIN, 0, 0, 0, NULL) == 0)
+                                      vmi_conform_gpa(t, drain), vec, 0, 0, 0,
+                                      NULL) == 0)
             vmi_conform_store64(&drain->pending, 0);
-        vmi_conform_call(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE,
-                         VMI_X86_VECTOR_MIN, 0, 0, 0, NULL);
+        vmi_conform_call(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, vec, 0, 0, 0,
+                         NULL);
     }
     if (f & VMI_F_CLOCK)
         vmi_conform_call(t, VMI_HC_CLOCK_REGISTER, VMI_GPA_NONE, 0, 0, 0, 0,

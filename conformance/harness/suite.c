@@ -9,6 +9,7 @@ const struct vmi_conform_area *const vmi_conform_areas[] = {
     &vmi_conform_area_tlb,       &vmi_conform_area_pt,
     &vmi_conform_area_mem,       &vmi_conform_area_system,
     &vmi_conform_area_save,      &vmi_conform_area_x86,
+    &vmi_conform_area_aarch64,
 };
 const uint32_t vmi_conform_area_count =
     sizeof(vmi_conform_areas) / sizeof(vmi_conform_areas[0]);

@@ -211,7 +211,8 @@ struct vmi_conform_backend {
      */
     uint32_t upcall_vector;
     void (*upcalls)(void *ctx, int window, struct vmi_conform_upcalls *out);
-    /* First GPA above guest RAM (0 when unknown); RAM starts at 0. */
+    /* First GPA above guest RAM (0 when unknown); RAM starts at 0 on
+     * x86-64, at 0x40000000 on aarch64 (QEMU virt). */
     uint64_t ram_end;
     /* 1: every test gets a VM of its own (VMI_CONFORM_FRESH_VM tests run). */
     int vm_per_test;

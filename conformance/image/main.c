@@ -29,8 +29,19 @@ struct mailbox {
     void *arg;
 };
 
-/* The runtime's secondary entry (start.S): RSP and RDI from the host. */
+/* The runtime's secondary entry (start.S): the stack and the argument
+ * from the host (RSP and RDI; SP_EL1 and x0). */
 void rt_ap_entry(void);
+
+#if defined(__aarch64__)
+/*
+ * guest-lib's discovery in CPUID shape on aarch64 (arch/aarch64/smccc.c):
+ * the Call UID and the information functions answer the leaves the cases
+ * read, so they check the SMCCC words against the x86 leaves' rules
+ * (VMI-DSC-035 makes them the same values).
+ */
+void vmi__arch_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+#endif
 
 static uint8_t scratch[SCRATCH_LEN] __attribute__((aligned(4096)));
 static struct mailbox mbox[RT_MAX_CPUS];
@@ -48,20 +59,32 @@ static void emit(void *ctx, const char *line, size_t len)
 static void cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
     (void)ctx;
+#if defined(__aarch64__)
+    vmi__arch_cpuid(leaf, subleaf, regs);
+#else
     __asm__ volatile("cpuid"
                      : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]),
                        "=d"(regs[3])
                      : "a"(leaf), "c"(subleaf));
+#endif
 }
 
 static uint64_t rdtsc(void *ctx)
 {
+    (void)ctx;
+#if defined(__aarch64__)
+    uint64_t v;
+
+    /* isb: the counter is not read before the record's version read. */
+    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v)::"memory");
+    return v;
+#else
     uint32_t lo, hi;
 
-    (void)ctx;
     /* lfence: the read is not hoisted above the record's version read. */
     __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
     return ((uint64_t)hi << 32) | lo;
+#endif
 }
 
 static uint64_t now_ns(void)
@@ -131,20 +154,18 @@ static void worker(struct rt_cpu *cpu, void *arg)
 static void vcpu_state(void *ctx, uint32_t id, struct vmi_vcpu_start *st)
 {
     struct rt_cpu *c = rt_cpu(id);
-    uint64_t cr3;
 
     (void)ctx;
     vmi_conform_memset(st, 0, sizeof(*st));
     if (!c)
         return;
-    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
     /* As rt_start_cpu does, but the harness makes the VCPU_START call. */
     c->id = id;
     c->fn = worker;
     c->arg = NULL;
     st->entry_gva = (uint64_t)(uintptr_t)rt_ap_entry;
     st->stack_gva = (uint64_t)(uintptr_t)(c->stack + RT_CPU_STACK);
-    st->page_table_gpa = cr3;
+    st->page_table_gpa = rt_page_table_root();
     st->arg = (uint64_t)(uintptr_t)c;
 }
 
@@ -155,7 +176,7 @@ static int wait_flag(volatile uint32_t *p, uint32_t want)
     while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != want) {
         if (now_ns() > end)
             return -1;
-        __asm__ volatile("pause");
+        rt_cpu_relax();
     }
     return 0;
 }
@@ -284,12 +305,13 @@ static int host_event(void *ctx, int what, uint64_t downtime_ns,
             *gap_ns = gap;
             return -1;
         }
-        __asm__ volatile("pause");
+        rt_cpu_relax();
     }
     *gap_ns = gap;
     return 0;
 }
 
+#if defined(__x86_64__)
 /*
  * User mode: one page of position-independent code run at CPL3 with IOPL
  * 3 (the runtime's rt_user_enter), making one port-I/O call described by
@@ -355,6 +377,7 @@ static int user_setup(void)
         return -1;
     return user_call(NULL, VMI_HC_NOP, a, r) == 0 ? 0 : -1;
 }
+#endif
 
 static void run_pass(struct vmi_conform_run *r, uint32_t want, uint32_t mask)
 {
@@ -407,11 +430,15 @@ int kmain(const struct rt_boot *boot)
     be.upcall_vector = RT_EVENT_VECTOR;
     be.upcalls = upcalls;
     /* Hypercalls from CPL3 (privilege tests), if the platform allows. */
+#if defined(__x86_64__)
     if (user_setup() == 0)
         be.user_call = user_call;
     else
         be.user_why = "CPL3 port I/O faults on this platform (IOPL 3 not "
                       "honoured): no user-mode calls";
+#else
+    be.user_why = "HVC is undefined at EL0 on aarch64: no user-mode calls";
+#endif
     vmi_conform_run_init(&run, &be, &rt_vmi);
     if (run.vcpu_count > boot->vcpu_count && boot->vcpu_count)
         run.vcpu_count = boot->vcpu_count;

@@ -169,10 +169,10 @@ TEST(ver_negotiate_grants_requested_subset_only)
                  -VMI_E_NOTSUP);
     VMI_CHECK_ST("VMI-TMR-019", CALL5(t, VMI_HC_TIMER_ARM, 0, 0, 0, 0, 0, NULL),
                  -VMI_E_NOTSUP);
-    VMI_CHECK_ST(
-        "VMI-EVT-035",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c), 40, 0, NULL),
-        -VMI_E_NOTSUP);
+    VMI_CHECK_ST("VMI-EVT-035",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c), VEC(40),
+                       0, NULL),
+                 -VMI_E_NOTSUP);
     VMI_CHECK_ST("VMI-EVT-035", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 0, 0, NULL),
                  -VMI_E_NOTSUP);
     VMI_CHECK_ST("VMI-EVT-035", CALL2(t, VMI_HC_BLOCK, 0, 0, NULL),
@@ -310,17 +310,19 @@ TEST(call_undefined_result_slots_written_zero)
     VMI_CHECK("VMI-SEC-012", r[0] == 0 && r[1] == 0);
     VMI_CHECK_ST(
         "VMI-CALL-008",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), 40, 0, r), 0);
+        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), VEC(40), 0, r),
+        0);
     VMI_CHECK("VMI-CALL-008", r[0] == 0 && r[1] == 0);
-    VMI_CHECK_ST(
-        "VMI-CALL-008",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e) + 8, 40, 0, r),
-        -VMI_E_ALIGN);
+    VMI_CHECK_ST("VMI-CALL-008",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e) + 8,
+                       VEC(40), 0, r),
+                 -VMI_E_ALIGN);
     VMI_CHECK("VMI-CALL-008", r[0] == 0 && r[1] == 0);
     VMI_CHECK_ST("VMI-CALL-008", CALL1(t, VMI_HC_TIMER_CANCEL, 0, r), 0);
     VMI_CHECK("VMI-CALL-008", r[1] == 0);
-    VMI_CHECK_ST("VMI-CALL-008",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 40, 0, NULL), 0);
+    VMI_CHECK_ST(
+        "VMI-CALL-008",
+        CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, VEC(40), 0, NULL), 0);
 }
 
 TEST(call_undefined_arguments_ignored)
@@ -479,7 +481,7 @@ TEST(sts_rejected_call_changes_nothing)
     VMI_CHECK_EQ("VMI-STS-004", cases_pending(e), 0);
     /* A rejected re-registration keeps the old record. */
     VMI_CHECK_ST("VMI-STS-004",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, GPA_OUTSIDE, 40, 0, NULL),
+                 CALL3(t, VMI_HC_EVENT_REGISTER, GPA_OUTSIDE, VEC(40), 0, NULL),
                  -VMI_E_FAULT);
     VMI_CHECK_ST("VMI-STS-004", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 6, 0, NULL),
                  0);

@@ -9,28 +9,36 @@ TEST(evt_register_rejects_bad_arguments)
     struct vmi_event_record *e = vmi_conform_alloc(t, 128, 64);
     uint64_t g = vmi_conform_gpa(t, e);
 
-    VMI_CHECK_ST("VMI-EVT-013", CALL3(t, VMI_HC_EVENT_REGISTER, g, 40, 1, NULL),
+    VMI_CHECK_ST("VMI-EVT-013",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, VEC(40), 1, NULL),
                  -VMI_E_INVAL);
     VMI_CHECK_ST("VMI-EVT-015",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, g + 32, 40, 0, NULL),
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g + 32, VEC(40), 0, NULL),
                  -VMI_E_ALIGN);
     VMI_CHECK_ST("VMI-EVT-016",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, GPA_OUTSIDE, 40, 0, NULL),
+                 CALL3(t, VMI_HC_EVENT_REGISTER, GPA_OUTSIDE, VEC(40), 0, NULL),
                  -VMI_E_FAULT);
     VMI_CHECK_ST("VMI-EVT-016",
                  CALL3(t, VMI_HC_EVENT_REGISTER, UINT64_C(0xFFFFFFFFFFFFFFC0),
-                       40, 0, NULL),
+                       VEC(40), 0, NULL),
                  -VMI_E_FAULT);
-    VMI_CHECK_ST("VMI-EVT-042", CALL3(t, VMI_HC_EVENT_REGISTER, g, 31, 0, NULL),
+    VMI_CHECK_ST("VMI-EVT-042",
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, VEC(31), 0, NULL),
                  -VMI_E_RANGE);
     VMI_CHECK_ST("VMI-EVT-042",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, g, 256, 0, NULL),
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, VEC(256), 0, NULL),
                  -VMI_E_RANGE);
     VMI_CHECK_ST("VMI-EVT-042",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, g, BIT(32) | 40, 0, NULL),
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, BIT(32) | VEC(40), 0, NULL),
                  -VMI_E_RANGE);
     VMI_CHECK_ST("VMI-EVT-042",
-                 CALL3(t, VMI_HC_EVENT_REGISTER, g, 255, 0, NULL), 0);
+                 CALL3(t, VMI_HC_EVENT_REGISTER, g, VEC(255), 0, NULL), 0);
+    /* aarch64: the Arm BSA's architected PPIs are refused too. */
+    if (t->g->info.transports & VMI_TRANSPORT_HVC)
+        for (uint64_t v = 19; v <= 30; v++)
+            VMI_CHECK_ST("VMI-EVT-042",
+                         CALL3(t, VMI_HC_EVENT_REGISTER, g, v, 0, NULL),
+                         -VMI_E_RANGE);
     VMI_CHECK_ST("VMI-EVT-014",
                  CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 7, 0, NULL), 0);
 }
@@ -111,13 +119,13 @@ TEST(evt_mask_never_written_by_host)
 
 static void worker_register(struct vmi_conform_t *t, void *arg)
 {
-    CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, arg), 41, 0, NULL);
+    CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, arg), VEC(41), 0, NULL);
 }
 
 static void worker_unregister(struct vmi_conform_t *t, void *arg)
 {
     (void)arg;
-    CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 41, 0, NULL);
+    CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, VEC(41), 0, NULL);
 }
 
 TEST(evt_send_reaches_other_vcpu)
@@ -153,9 +161,10 @@ TEST(evt_send_reaches_other_vcpu)
     VMI_REQUIRE("VMI-EVT-014",
                 vmi_conform_vcpu_run(t, id, worker_unregister, NULL) == 0);
     vmi_conform_memset(w, 0, sizeof(*w));
-    VMI_REQUIRE_ST(
-        "VMI-EVT-014",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, w), 40, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-014",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, w),
+                         VEC(40), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-014", cases_pending(w), 0);
 }
 
@@ -179,7 +188,7 @@ static void worker_calls(struct vmi_conform_t *t, void *arg)
         0);
     VMI_CHECK_ST("VMI-CALL-011",
                  CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, w->events),
-                       41, 0, NULL),
+                       VEC(41), 0, NULL),
                  0);
     rd = cases_read_record(t, w->clock, &ns);
     b = vmi_conform_time(t);
@@ -228,9 +237,10 @@ TEST(evt_register_ors_kept_pending_bits)
     /* A plain sleep meanwhile does not consume it. */
     VMI_CHECK_ST("VMI-EVT-009",
                  CALL2(t, VMI_HC_BLOCK, vmi_conform_time(t) + 100000, 0, r), 0);
-    VMI_REQUIRE_ST(
-        "VMI-EVT-018",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), 40, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-018",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e),
+                         VEC(40), 0, NULL),
+                   0);
     VMI_CHECK("VMI-EVT-009", cases_pending(e) & BIT(17));
     VMI_CHECK_EQ("VMI-EVT-018", cases_pending(e), BIT(17));
 }
@@ -262,17 +272,19 @@ static void rereg(struct vmi_conform_t *t, uint32_t self)
     VMI_REQUIRE_ST("VMI-EVT-009",
                    CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 13, 0, NULL), 0);
     VMI_CHECK_EQ("VMI-EVT-056", cases_pending(a), 0);
-    VMI_REQUIRE_ST(
-        "VMI-EVT-018",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b), 40, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-018",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b),
+                         VEC(40), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-055", cases_pending(b), BIT(12) | BIT(13));
     VMI_CHECK_EQ("VMI-EVT-018", cases_pending(b) & BIT(11), 0);
     /* Moved straight from b to c, without unregistering. */
     VMI_REQUIRE_ST("VMI-EVT-025",
                    CALL4(t, VMI_HC_EVENT_SEND, 0, BIT(self), 14, 0, NULL), 0);
-    VMI_REQUIRE_ST(
-        "VMI-EVT-055",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c), 41, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-055",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c),
+                         VEC(41), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-055", cases_pending(c), BIT(12) | BIT(13) | BIT(14));
     VMI_CHECK_EQ("VMI-EVT-055", cases_pending(b), 0);
     VMI_REQUIRE_ST("VMI-EVT-025",
@@ -310,14 +322,15 @@ TEST(evt_unregistered_record_never_written)
     /* A kept bit, delivered at registration, cleared by the guest. */
     VMI_REQUIRE_ST("VMI-EVT-009", CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 6, 0, r),
                    0);
-    VMI_REQUIRE_ST(
-        "VMI-EVT-018",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, x), 40, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-018",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, x),
+                         VEC(40), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-018", cases_pending(x), UINT64_C(1) << 6);
     cases_clear(x, ~UINT64_C(0));
-    VMI_REQUIRE_ST("VMI-EVT-014",
-                   CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 40, 0, NULL),
-                   0);
+    VMI_REQUIRE_ST(
+        "VMI-EVT-014",
+        CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, VEC(40), 0, NULL), 0);
     vmi_conform_memset(x, 0, sizeof(*x));
     /* Calls that touch nothing of events: the old record stays zero. */
     CALL0(t, VMI_HC_NOP, r);
@@ -326,9 +339,10 @@ TEST(evt_unregistered_record_never_written)
     CALL2(t, VMI_HC_BLOCK, 0, 0, r);
     VMI_CHECK_EQ("VMI-EVT-014", cases_pending(x), 0);
     /* And the delivered bit is not kept any more. */
-    VMI_REQUIRE_ST(
-        "VMI-EVT-018",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, x), 40, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-018",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, x),
+                         VEC(40), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-018", cases_pending(x), 0);
 }
 
@@ -613,15 +627,17 @@ TEST(evt_reregistration_recomputes_the_due_upcall)
     CALL4(t, VMI_HC_EVENT_SEND, 0, 1, 8, 0, NULL);
     /* Due with vector 77, not taken; b masks the event. */
     vmi_conform_store64(&b->mask, BIT(8));
-    VMI_REQUIRE_ST(
-        "VMI-EVT-057",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b), 78, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-057",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, b),
+                         VEC(78), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-057", sim->take_upcall(ctx, 0, &vec), 0);
     VMI_CHECK_EQ("VMI-EVT-055", cases_pending(b), BIT(8));
     /* c leaves it unmasked: due again, with c's vector. */
-    VMI_REQUIRE_ST(
-        "VMI-EVT-057",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c), 79, 0, NULL), 0);
+    VMI_REQUIRE_ST("VMI-EVT-057",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, c),
+                         VEC(79), 0, NULL),
+                   0);
     VMI_CHECK_EQ("VMI-EVT-057", sim->take_upcall(ctx, 0, &vec), 1);
     VMI_CHECK_EQ("VMI-EVT-057", vec, 79);
 }

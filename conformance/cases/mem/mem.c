@@ -263,7 +263,8 @@ TEST(mem_release_refuses_pages_in_use)
     vmi_conform_memset(pg, 0x5C, 2 * 4096);
     vmi_conform_memset(pg + 4096, 0, 64);
     VMI_REQUIRE_ST("VMI-MEM-017",
-                   CALL3(t, VMI_HC_EVENT_REGISTER, g + 4096, 40, 0, NULL), 0);
+                   CALL3(t, VMI_HC_EVENT_REGISTER, g + 4096, VEC(40), 0, NULL),
+                   0);
     VMI_CHECK_ST("VMI-MEM-017", rel(t, VMI_HC_MEM_RELEASE, x + 1, 1, r),
                  -VMI_E_BUSY);
     VMI_CHECK_EQ("VMI-MEM-017", pg[0], 0x5C);

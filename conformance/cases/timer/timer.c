@@ -187,14 +187,14 @@ TEST(tmr_cancel_idempotent_reports_armed)
 static void unregister_events(struct vmi_conform_t *t, void *arg)
 {
     (void)arg;
-    CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, 40, 0, NULL);
+    CALL3(t, VMI_HC_EVENT_REGISTER, VMI_GPA_NONE, VEC(40), 0, NULL);
 }
 
 static void register_and_report(struct vmi_conform_t *t, void *arg)
 {
     struct vmi_event_record *e = arg;
 
-    CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), 40, 0, NULL);
+    CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e), VEC(40), 0, NULL);
 }
 
 TEST(tmr_expiry_without_record_kept_until_registration)
@@ -208,10 +208,10 @@ TEST(tmr_expiry_without_record_kept_until_registration)
     /* On the calling vCPU (no record either). */
     VMI_REQUIRE_ST("VMI-TMR-012",
                    CALL5(t, VMI_HC_TIMER_ARM, 8, 0, 0, 45, 0, NULL), 0);
-    VMI_REQUIRE_ST(
-        "VMI-TMR-012",
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e0), 40, 0, NULL),
-        0);
+    VMI_REQUIRE_ST("VMI-TMR-012",
+                   CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, e0),
+                         VEC(40), 0, NULL),
+                   0);
     VMI_CHECK("VMI-TMR-012", cases_pending(e0) & BIT(45));
     VMI_REQUIRE("VMI-TMR-012", vmi_conform_vcpu_any(t, &w) == 0);
     /* The worker has no record now (its runtime may have set one up). */

@@ -80,8 +80,8 @@ static void register_only(struct vmi_conform_t *t, void *arg)
 {
     struct stop_arg *a = arg;
 
-    a->reg =
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, a->e), 40, 0, NULL);
+    a->reg = CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, a->e), VEC(40),
+                   0, NULL);
 }
 
 /* On the vCPU to take offline: register a record, then stop. */
@@ -89,8 +89,8 @@ static void stop_self(struct vmi_conform_t *t, void *arg)
 {
     struct stop_arg *a = arg;
 
-    a->reg =
-        CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, a->e), 40, 0, NULL);
+    a->reg = CALL3(t, VMI_HC_EVENT_REGISTER, vmi_conform_gpa(t, a->e), VEC(40),
+                   0, NULL);
     a->stop = CALL1(t, VMI_HC_VCPU_STOP, 0, NULL);
 }
 

@@ -300,7 +300,7 @@ _Noreturn void rt__halt(void)
         __asm__ volatile("cli; hlt");
 }
 
-uint64_t rt__page_table_root(void)
+uint64_t rt_page_table_root(void)
 {
     uint64_t cr3;
 

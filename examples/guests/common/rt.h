@@ -179,6 +179,9 @@ static inline void rt_irq_enable_sync(void)
 int rt_start_cpu(uint32_t id, void (*fn)(struct rt_cpu *cpu, void *arg),
                  void *arg);
 
+/* The calling vCPU's page-table root (x86 CR3, aarch64 TTBR0_EL1). */
+uint64_t rt_page_table_root(void);
+
 /* ---- spinlock ------------------------------------------------------------ */
 typedef struct {
     volatile uint32_t v;

@@ -357,7 +357,7 @@ int rt_start_cpu(uint32_t id, void (*fn)(struct rt_cpu *cpu, void *arg),
     cpu->arg = arg;
     cpu->start.entry_gva = (uint64_t)(uintptr_t)rt_ap_entry;
     cpu->start.stack_gva = (uint64_t)(uintptr_t)(cpu->stack + RT_CPU_STACK);
-    cpu->start.page_table_gpa = rt__page_table_root();
+    cpu->start.page_table_gpa = rt_page_table_root();
     cpu->start.arg = (uint64_t)(uintptr_t)cpu;
     cpu->start.flags = 0;
     return vmi_guest_vcpu_start(&rt_vmi, id, &cpu->start);

@@ -32,8 +32,6 @@ _Noreturn void rt__raw_exit(unsigned status);
 _Noreturn void rt__halt(void);
 /* Make `cpu` the calling vCPU's runtime state (rt_this_cpu()). */
 void rt__cpu_bind(struct rt_cpu *cpu, uint32_t id);
-/* The page-table root a started vCPU gets (x86 CR3, aarch64 TTBR0_EL1). */
-uint64_t rt__page_table_root(void);
 /* Entry of vCPUs started by rt_start_cpu: calls rt_ap_start(arg). */
 void rt_ap_entry(void);
 void rt_ap_start(struct rt_cpu *cpu);

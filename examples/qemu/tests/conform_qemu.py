@@ -18,6 +18,13 @@ same one on QEMU as on vmi-run.
 
 usage: conform_qemu.py VMI_CONFORM QEMU_BUILD KNOWN_FAILURES OUTDIR
        conform_qemu.py --mutation-matrix VMI_CONFORM QEMU_BUILD OUTDIR
+       conform_qemu.py --aarch64 VMI_CONFORM QEMU_BUILD IMAGE OUTDIR
+The third form runs the suite's aarch64 image (IMAGE) on the patched
+qemu-system-aarch64 (-M virt, GICv3, 4 vCPUs) with the core and migration
+profiles (the device offers no page-table profile on aarch64): it must be
+CONFORMANT with no test failing, and every (test, clause) that gets a pass
+or fail verdict on both it and the x86-64 QEMU (the same profiles, run
+here too) must get the same one.
 The second form runs vmi-conform's mutation matrix on this QEMU, through
 host-lib's test variant swapped in with LD_LIBRARY_PATH: every fault is
 caught, or listed as one that only tests QEMU cannot run catch.
@@ -84,6 +91,94 @@ def qemu_command(build, driver=False):
             " -device openvmi,chardev=c,pagetable=on,max-pinned=128 -kernel")
 
 
+def qemu_a64_command(build):
+    """The aarch64 hypervisor command line (under qemu_host_driver.py),
+    or an exit status."""
+    if isinstance(patched_qemu(build), int):
+        return patched_qemu(build)
+    q = subprocess.run([build, "--print", "aarch64"], capture_output=True,
+                       text=True)
+    if q.returncode != 0:
+        print("FAIL: the patched qemu-system-aarch64 is not built")
+        return 1
+    return ("%s %s %s -accel tcg -M virt,gic-version=3 -cpu cortex-a57"
+            " -smp 4 -m 256 -nodefaults -display none -chardev stdio,id=c"
+            " -device openvmi,chardev=c -kernel" %
+            (sys.executable, os.path.join(
+                os.path.dirname(os.path.abspath(__file__)),
+                "qemu_host_driver.py"), q.stdout.strip()))
+
+
+def run_suite(conform, hv, profiles, outdir, image=None):
+    """vmi-conform on one hypervisor: (exit status, report) or a status
+    alone when it wrote no report."""
+    os.makedirs(outdir, exist_ok=True)
+    report = os.path.join(outdir, "report.json")
+    if os.path.exists(report):
+        os.unlink(report)
+    cmd = [conform, "--backend", "vm", "--hypervisor", hv, "--profile",
+           profiles, "--out", outdir, "--quiet"]
+    if image:
+        cmd += ["--image", image]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if not os.path.exists(report):
+        print("FAIL: vmi-conform wrote no report (exit %d)\n%s%s" %
+              (r.returncode, r.stdout, r.stderr))
+        return 1
+    return r, json.load(open(report))
+
+
+def aarch64(conform, build, image, outdir):
+    a64 = qemu_a64_command(build)
+    if isinstance(a64, int):
+        return a64
+    x86 = qemu_command(build, driver=True)
+    if isinstance(x86, int):
+        return x86
+    if not os.path.exists(image):
+        print("FAIL: no aarch64 conformance image at %s" % image)
+        return 1
+    profiles = "core+migration"
+    ra = run_suite(conform, a64, profiles, os.path.join(outdir, "aarch64"),
+                   image)
+    if isinstance(ra, int):
+        return ra
+    r, rep = ra
+    bad = 0
+    if r.returncode != 0:
+        print("FAIL: vmi-conform on qemu-system-aarch64 exit %d: not "
+              "CONFORMANT\n%s" % (r.returncode, r.stdout[-3000:]))
+        bad += 1
+    counts = {}
+    for t in rep["tests"]:
+        v = sorted({x["verdict"] for x in t["results"]})
+        key = "pass" if v in (["pass"], ["na", "pass"]) else " ".join(v)
+        counts[key] = counts.get(key, 0) + 1
+        if key not in ("pass", "na", "skip"):
+            print("FAIL %s on aarch64: %s" % (t["name"], key))
+            bad += 1
+        elif key == "na":
+            print("na %s: %s" % (t["name"], t["results"][0]["detail"]))
+    print("aarch64 QEMU: %s (tests)" %
+          ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items())))
+    rx = run_suite(conform, x86, profiles, os.path.join(outdir, "x86_64"))
+    if isinstance(rx, int):
+        return rx
+    a, b = clause_verdicts(rep), clause_verdicts(rx[1])
+    both = differ = 0
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, "missing"), b.get(key, "missing")
+        if va in ("pass", "fail") and vb in ("pass", "fail"):
+            both += 1
+            if va != vb:
+                differ += 1
+                print("FAIL different verdict %s %s: aarch64 %s, x86-64 %s" %
+                      (key[0], key[1], va, vb))
+    print("%d (test, clause) verdicts on both aarch64 and x86-64 QEMU, "
+          "%d differ" % (both, differ))
+    return 1 if bad or differ or both == 0 else 0
+
+
 def mutation_matrix(conform, build, outdir):
     hv = qemu_command(build)
     if isinstance(hv, int):
@@ -100,6 +195,8 @@ def mutation_matrix(conform, build, outdir):
 def main():
     if sys.argv[1] == "--mutation-matrix":
         return mutation_matrix(*sys.argv[2:5])
+    if sys.argv[1] == "--aarch64":
+        return aarch64(*sys.argv[2:6])
     conform, build, known_path, outdir = sys.argv[1:5]
     hv = qemu_command(build, driver=True)
     if isinstance(hv, int):

@@ -171,7 +171,7 @@ _Noreturn void rt__raw_exit(unsigned status)
     rt__halt();
 }
 
-uint64_t rt__page_table_root(void)
+uint64_t rt_page_table_root(void)
 {
     return SYSREG_READ("ttbr0_el1");
 }
