@@ -211,6 +211,11 @@ struct vmi_conform_backend {
      */
     uint32_t upcall_vector;
     void (*upcalls)(void *ctx, int window, struct vmi_conform_upcalls *out);
+    /*
+     * aarch64 image only (NULL elsewhere): the GPA of vCPU `vcpu`'s GICv3
+     * redistributor (RD_base), 0 when unknown.
+     */
+    uint64_t (*gic_redist)(void *ctx, uint32_t vcpu);
     /* First GPA above guest RAM (0 when unknown); RAM starts at 0 on
      * x86-64, at 0x40000000 on aarch64 (QEMU virt). */
     uint64_t ram_end;

@@ -124,6 +124,19 @@ static void upcalls(void *ctx, int window, struct vmi_conform_upcalls *out)
     out->not_in_service = c->irqs - c->irqs_in_service;
 }
 
+#if defined(__aarch64__)
+/* vCPU id -> MPIDR affinity (leaf B+9) -> its redistributor. */
+static uint64_t gic_redist(void *ctx, uint32_t id)
+{
+    uint32_t aff;
+
+    (void)ctx;
+    if (vmi_guest_vcpu_platform_id(&rt_vmi, id, &aff) != 0)
+        return 0;
+    return rt_gic_redist(aff);
+}
+#endif
+
 static struct vmi_guest_vcpu *vcpu(void *ctx, uint32_t id)
 {
     struct rt_cpu *c = rt_cpu(id);
@@ -428,6 +441,9 @@ int kmain(const struct rt_boot *boot)
     be.vcpu_is_started = vcpu_is_started;
     be.ram_end = boot->mem_bytes;
     be.upcall_vector = RT_EVENT_VECTOR;
+#if defined(__aarch64__)
+    be.gic_redist = gic_redist;
+#endif
     be.upcalls = upcalls;
     /* Hypercalls from CPL3 (privilege tests), if the platform allows. */
 #if defined(__x86_64__)

@@ -770,8 +770,12 @@ static void commit(struct vmi_host_vm *vm, struct staged *s)
     for (uint32_t i = 0; i < vm->cfg.vcpu_count; i++) {
         struct vmi__vcpu *v = &vm->vcpus[i];
         uint8_t *scratch = v->scratch;
+        uint32_t platform_id = v->platform_id;
+
         *v = s->vcpus[i];
         v->scratch = scratch;
+        /* The embedder's configuration, not saved state (VMI-DSC-043). */
+        v->platform_id = platform_id;
     }
     vm->heap_len = 0;
     for (uint32_t id = 0; id < vm->cfg.timer_count; id++)

@@ -145,6 +145,37 @@ static void test_save_round_trip_is_identical(void **state)
     free(b);
 }
 
+/*
+ * Leaf B+9 maps vCPU ids to the platform ids of the VM the state is
+ * restored into (the destination's configuration, VMI-DSC-043), not to
+ * zeros: the saved state does not carry them.
+ */
+static void test_restore_keeps_the_platform_ids(void **state)
+{
+    static const uint32_t ids[4] = {0x100, 0x101, 0x10000, 0x1000002};
+    struct fake_fx *x = *state;
+    struct vmi_host_config cfg;
+    struct vmi_host_vm *vm2;
+    uint32_t b = vmi_host_cpuid_base(), r[4];
+    size_t la;
+    uint8_t *a;
+    char why[128];
+
+    populate(x);
+    a = fake_save(x->vm, &la);
+    fake_config(&x->f, &cfg);
+    cfg.platform_ids = ids;
+    vm2 = fake_vm(&x->f, &cfg);
+    assert_int_equal(vmi_host_restore(vm2, a, la, why, sizeof(why)), 0);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(vmi_host_cpuid_sub(vm2, 0, b, b + 9, i, r), 1);
+        assert_int_equal(r[0], ids[i]);
+        assert_int_equal(r[1], VMI_VCPU_MAP_EXISTS);
+    }
+    vmi_host_vm_destroy(vm2);
+    free(a);
+}
+
 /* VMI-SAV-005: events the host holds for a vCPU without an event record
  * survive a save and restore and reach the record registered afterwards. */
 static void test_host_held_pending_events_survive_restore(void **state)
@@ -631,6 +662,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(fn, fake_setup_ready, fake_teardown)
     const struct CMUnitTest tests[] = {
         T(test_save_round_trip_is_identical),
+        T(test_restore_keeps_the_platform_ids),
         T(test_host_held_pending_events_survive_restore),
         T(test_calling_vcpu_counts_as_started),
         T(test_restore_continues_clock_and_sets_guest_stopped),

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aarch64.c: cases that need a real AArch64 vCPU: the SMCCC discovery
- * words (VMI-DSC-033, -035, -028, -045), the call encoding and register
- * preservation across HVC (VMI-CALL-036, -006), the upcall as a PPI
+ * aarch64.c: cases that need a real AArch64 vCPU: SMCCC 1.1 and the SMCCC
+ * discovery words (VMI-DSC-046, -033, -035, -028, -045), the call encoding and
+ * register preservation across HVC (VMI-CALL-036, -006), the upcall as a PPI
  * through the GIC (VMI-EVT-040) and the entry state of a started vCPU
- * (VMI-CPU-012, -013).  Not applicable elsewhere: on the simulator
+ * (VMI-CPU-012, -013, -028).  Not applicable elsewhere: on the simulator
  * and on x86-64 the same tests report "not applicable".
  */
 #include "../cases.h"
@@ -100,6 +100,37 @@ TEST(dsc_smccc_uid_and_information_words)
     in[1] = (UINT64_C(1) << 32) | self;
     hvc(in, out);
     VMI_CHECK_EQ("VMI-DSC-045", out[0], aff);
+}
+
+/*
+ * SMCCC 1.1 on the HVC conduit (VMI-DSC-046): SMCCC_VERSION, its place in
+ * SMCCC_ARCH_FEATURES, and in PSCI_FEATURES when the host provides PSCI
+ * (PSCI_VERSION answers).
+ */
+#define SMCCC_VERSION_FID 0x80000000u
+#define SMCCC_ARCH_FEATURES_FID 0x80000001u
+#define PSCI_VERSION_FID 0x84000000u
+#define PSCI_FEATURES_FID 0x8400000Au
+
+TEST(dsc_smccc_version_is_1_1_or_later)
+{
+    uint64_t in[6] = {SMCCC_VERSION_FID, 0, 0, 0, 0, 0}, out[4];
+
+    hvc(in, out);
+    VMI_CHECK("VMI-DSC-046", (int32_t)out[0] >= 0x10001);
+    in[0] = SMCCC_ARCH_FEATURES_FID;
+    in[1] = SMCCC_VERSION_FID;
+    hvc(in, out);
+    VMI_CHECK_EQ("VMI-DSC-046", (int32_t)out[0], 0);
+    in[0] = PSCI_VERSION_FID;
+    in[1] = 0;
+    hvc(in, out);
+    if ((int32_t)out[0] < 0)
+        return; /* no PSCI */
+    in[0] = PSCI_FEATURES_FID;
+    in[1] = SMCCC_VERSION_FID;
+    hvc(in, out);
+    VMI_CHECK_EQ("VMI-DSC-046", (int32_t)out[0], 0);
 }
 
 /* The call number comes from W0: the upper half of x0 is ignored. */
@@ -250,13 +281,13 @@ TEST(evt_upcall_is_a_ppi_through_the_gic)
 }
 
 /*
- * What a started vCPU holds at its entry point (VMI-CPU-012, -013),
+ * What a started vCPU holds at its entry point (VMI-CPU-012, -013, -028),
  * recorded by a64_probe_entry before anything runs: x0 to x30, SP, the
- * exception level, DAIF, SPSel, the MMU's registers and VBAR, and
- * registers that VMI-CPU-028 wants at their reset values (not checked
- * yet: the device does not reset a restarted vCPU's redistributor, the
- * clause's other half).  Then the probe dirties those and stops its vCPU
- * with VMI_HC_VCPU_STOP, and a second start must give the same state.
+ * exception level, DAIF, SPSel, the MMU's registers and VBAR, registers
+ * that must be at their reset values, and its GIC CPU interface's and
+ * redistributor's state (the redistributor the image's backend names).
+ * Then the probe dirties those and stops its vCPU with VMI_HC_VCPU_STOP,
+ * so that a second start shows whether the host reset them.
  */
 struct a64_probe {
     uint64_t x[31];                                  /* +0 */
@@ -266,11 +297,16 @@ struct a64_probe {
     uint32_t seq;                                    /* +368 */
     uint32_t pad;
     uint64_t stop_fid; /* +376: HVC function of VMI_HC_VCPU_STOP */
+    uint64_t gicr;     /* +384: its redistributor's RD_base, or 0 */
+    uint64_t isenabler0, ipriorityr4, icfgr1, igroupr0; /* +392 */
+    uint64_t pmr, igrpen1;                              /* +424 */
 };
 
 _Static_assert(__builtin_offsetof(struct a64_probe, tpidr0) == 360 &&
                    __builtin_offsetof(struct a64_probe, seq) == 368 &&
-                   __builtin_offsetof(struct a64_probe, stop_fid) == 376,
+                   __builtin_offsetof(struct a64_probe, stop_fid) == 376 &&
+                   __builtin_offsetof(struct a64_probe, gicr) == 384 &&
+                   __builtin_offsetof(struct a64_probe, pmr) == 424,
                "a64_probe_entry's offsets");
 
 void a64_probe_entry(void);
@@ -324,6 +360,33 @@ __asm__(".text\n\t"
         "str x1, [x0, #352]\n\t"
         "mrs x1, tpidr_el0\n\t"
         "str x1, [x0, #360]\n\t"
+        /* The GIC: CPU interface, then the redistributor. */
+        "mrs x1, S3_0_C4_C6_0\n\t" /* ICC_PMR_EL1 */
+        "str x1, [x0, #424]\n\t"
+        "mrs x1, S3_0_C12_C12_7\n\t" /* ICC_IGRPEN1_EL1 */
+        "str x1, [x0, #432]\n\t"
+        "ldr x2, [x0, #384]\n\t"
+        "cbz x2, 2f\n\t"
+        "add x2, x2, #0x10000\n\t" /* SGI_base */
+        "ldr w1, [x2, #0x100]\n\t" /* ISENABLER0 */
+        "str x1, [x0, #392]\n\t"
+        "ldr w1, [x2, #0x410]\n\t" /* IPRIORITYR4: INTIDs 16-19 */
+        "str x1, [x0, #400]\n\t"
+        "ldr w1, [x2, #0xc04]\n\t" /* ICFGR1 */
+        "str x1, [x0, #408]\n\t"
+        "ldr w1, [x2, #0x80]\n\t" /* IGROUPR0 */
+        "str x1, [x0, #416]\n\t"
+        "mov w1, #(1 << 18)\n\t"
+        "str w1, [x2, #0x100]\n\t"
+        "mov w1, #0x8080\n\t"
+        "str w1, [x2, #0x410]\n\t"
+        "mov w1, #0x20\n\t" /* INTID 18 edge-triggered */
+        "str w1, [x2, #0xc04]\n\t"
+        "2:\n\t"
+        "mov x1, #0x80\n\t"
+        "msr S3_0_C4_C6_0, x1\n\t"
+        "mov x1, #1\n\t"
+        "msr S3_0_C12_C12_7, x1\n\t"
         /* A life worth forgetting. */
         "mov x1, #(3 << 20)\n\t"
         "msr cpacr_el1, x1\n\t"
@@ -384,6 +447,19 @@ static void probe_check(struct vmi_conform_t *t, const struct a64_probe *r,
     for (i = 1; i < 31; i++)
         nonzero += r->x[i] != 0;
     VMI_CHECK_EQ("VMI-CPU-013", nonzero, 0);
+    VMI_CHECK_EQ("VMI-CPU-028", r->cpacr, 0);
+    VMI_CHECK_EQ("VMI-CPU-028", r->tpidr1, 0);
+    VMI_CHECK_EQ("VMI-CPU-028", r->tpidr0, 0);
+    VMI_CHECK_EQ("VMI-CPU-028", r->cntv_ctl, 0);
+    VMI_CHECK_EQ("VMI-CPU-028", r->mdscr, 0);
+    /* The GIC CPU interface and the redistributor as after reset. */
+    VMI_CHECK_EQ("VMI-CPU-028", r->pmr, 0);
+    VMI_CHECK_EQ("VMI-CPU-028", r->igrpen1, 0);
+    if (r->gicr) {
+        VMI_CHECK_EQ("VMI-CPU-028", r->isenabler0, 0);
+        VMI_CHECK_EQ("VMI-CPU-028", r->ipriorityr4, 0);
+        VMI_CHECK_EQ("VMI-CPU-028", r->icfgr1, 0);
+    }
 }
 
 TEST(cpu_started_vcpu_entry_state_aarch64)
@@ -399,6 +475,8 @@ TEST(cpu_started_vcpu_entry_state_aarch64)
     VMI_REQUIRE("VMI-CPU-012", vmi_conform_vcpu_fresh(t, &id) == 0);
     vmi_conform_memset(r, 0, sizeof(*r));
     r->stop_fid = VMI_SMCCC_CALL(VMI_HC_VCPU_STOP);
+    r->gicr = t->be->gic_redist ? t->be->gic_redist(t->be->ctx, id) : 0;
+    VMI_CHECK("VMI-CPU-028", r->gicr != 0);
     vmi_conform_memset(st, 0, sizeof(*st));
     st->entry_gva = (uint64_t)(uintptr_t)a64_probe_entry;
     st->stack_gva = (uint64_t)(uintptr_t)(stack + 4096) - 64;
@@ -416,8 +494,8 @@ TEST(cpu_started_vcpu_entry_state_aarch64)
     do
         status = CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL);
     while (status == -VMI_E_BUSY && vmi_conform_time(t) < end);
-    VMI_REQUIRE_ST("VMI-CPU-013", status, 0);
-    VMI_REQUIRE("VMI-CPU-013", probe_wait(t, r, 2) == 0);
+    VMI_REQUIRE_ST("VMI-CPU-028", status, 0);
+    VMI_REQUIRE("VMI-CPU-028", probe_wait(t, r, 2) == 0);
     probe_check(t, r, st);
 }
 
@@ -445,12 +523,13 @@ static void aarch64_only(struct vmi_conform_t *t)
 static const struct vmi_conform_test tests[] = {
     A64(dsc_smccc_uid_and_information_words,
         "VMI-DSC-033 VMI-DSC-035 VMI-DSC-028 VMI-DSC-045", 0, 1),
+    A64(dsc_smccc_version_is_1_1_or_later, "VMI-DSC-046", 0, 1),
     A64(call_hvc_number_from_w0_only, "VMI-CALL-036", 0, 1),
     A64(call_registers_preserved_across_hvc,
         "VMI-CALL-006 VMI-CALL-007 VMI-CALL-008", 0, 1),
     A64(evt_upcall_is_a_ppi_through_the_gic, "VMI-EVT-040", VMI_F_EVENTS, 1),
-    A64(cpu_started_vcpu_entry_state_aarch64, "VMI-CPU-012 VMI-CPU-013",
-        VMI_F_VCPU, 2),
+    A64(cpu_started_vcpu_entry_state_aarch64,
+        "VMI-CPU-012 VMI-CPU-013 VMI-CPU-028", VMI_F_VCPU, 2),
 };
 
 AREA(vmi_conform_area_aarch64, "aarch64", tests);

@@ -460,8 +460,30 @@ TEST(sav_migration_keeps_timers_records_and_clock)
  * absolute deadline and no earlier, another is still armed, and the
  * registrations and the negotiation survive.
  */
+/* Leaf B+9 for the first MAP_N vCPU ids: platform id, or ~0 (none). */
+#define MAP_N 8u
+static void read_vcpu_map(struct vmi_conform_t *t, uint32_t map[MAP_N])
+{
+    uint32_t b = cases_cpuid_base(t), r[4], i;
+
+    for (i = 0; i < MAP_N; i++) {
+        vmi_conform_cpuid_sub(t, b + VMI_CPUID_VCPU_MAP, i, r);
+        map[i] = (r[1] & VMI_VCPU_MAP_EXISTS) ? r[0] : ~0u;
+    }
+}
+
+static uint32_t map_differ(const uint32_t *a, const uint32_t *b)
+{
+    uint32_t n = 0, i;
+
+    for (i = 0; i < MAP_N; i++)
+        n += a[i] != b[i];
+    return n;
+}
+
 TEST(sav_host_migration_keeps_timers_records_and_clock)
 {
+    uint32_t map[2][MAP_N];
     struct vmi_event_record *e = cases_events(t, 40);
     struct vmi_clock_record *c = cases_clock(t);
     const uint64_t downtime = UINT64_C(2000000000);
@@ -469,6 +491,7 @@ TEST(sav_host_migration_keeps_timers_records_and_clock)
     int rounds = 0;
 
     VMI_REQUIRE("VMI-SAV-005", e != NULL && c != NULL);
+    read_vcpu_map(t, map[0]);
     before = vmi_conform_time(t);
     dl = before + downtime / 2;
     VMI_REQUIRE_ST("VMI-TMR-018",
@@ -482,6 +505,9 @@ TEST(sav_host_migration_keeps_timers_records_and_clock)
     after = vmi_conform_time(t);
     VMI_CHECK("VMI-SAV-020", c->flags & VMI_CLOCK_GUEST_STOPPED);
     VMI_CHECK("VMI-SAV-019", after >= before);
+    /* The same vCPUs on the same kind of machine: the same platform ids. */
+    read_vcpu_map(t, map[1]);
+    VMI_CHECK_EQ("VMI-DSC-043", map_differ(map[0], map[1]), 0);
     VMI_CHECK("VMI-CLK-003", gap < downtime / 2);
     /* Timer 1 fires at its absolute deadline, not before. */
     while (rounds < 100) {
@@ -738,7 +764,8 @@ static const struct vmi_conform_test tests[] = {
     SAV(sav_config_section_holds_and_checks_discovery,
         "VMI-SAV-047 VMI-SAV-048"),
     {"sav_host_migration_keeps_timers_records_and_clock",
-     "VMI-SAV-005 VMI-SAV-019 VMI-SAV-020 VMI-CLK-003 VMI-TMR-018",
+     "VMI-SAV-005 VMI-SAV-019 VMI-SAV-020 VMI-CLK-003 VMI-TMR-018 "
+     "VMI-DSC-043",
      VMI_PROFILE_MIGRATION, VMI_CONFORM_HOST_EVENT,
      VMI_F_TIMER | VMI_F_CLOCK | VMI_F_EVENTS, 1, 20000,
      sav_host_migration_keeps_timers_records_and_clock},

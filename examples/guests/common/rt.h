@@ -181,6 +181,13 @@ int rt_start_cpu(uint32_t id, void (*fn)(struct rt_cpu *cpu, void *arg),
 
 /* The calling vCPU's page-table root (x86 CR3, aarch64 TTBR0_EL1). */
 uint64_t rt_page_table_root(void);
+#if defined(__aarch64__)
+/*
+ * The GICv3 redistributor (its RD_base GPA) of the CPU whose MPIDR
+ * affinity is `affinity` (Aff3 in bits 31:24), 0 when there is none.
+ */
+uint64_t rt_gic_redist(uint32_t affinity);
+#endif
 
 /* ---- spinlock ------------------------------------------------------------ */
 typedef struct {

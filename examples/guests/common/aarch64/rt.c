@@ -179,13 +179,8 @@ uint64_t rt_page_table_root(void)
 /* ---- GICv3 -----------------------------------------------------------------
  */
 
-/* This vCPU's redistributor (RD_base), found by its affinity. */
-static uint64_t gicr_self(void)
+uint64_t rt_gic_redist(uint32_t aff)
 {
-    uint64_t mpidr = SYSREG_READ("mpidr_el1");
-    uint32_t aff =
-        (uint32_t)((mpidr & 0xFFFFFF) | ((mpidr >> 32 & 0xFF) << 24));
-
     for (uint64_t rd = gicr; gicr; rd += GICR_FRAME) {
         uint64_t typer = (uint64_t)r32(rd + GICR_TYPER) |
                          (uint64_t)r32(rd + GICR_TYPER + 4) << 32;
@@ -196,6 +191,15 @@ static uint64_t gicr_self(void)
             break;
     }
     return 0;
+}
+
+/* This vCPU's redistributor (RD_base), found by its affinity. */
+static uint64_t gicr_self(void)
+{
+    uint64_t mpidr = SYSREG_READ("mpidr_el1");
+
+    return rt_gic_redist(
+        (uint32_t)((mpidr & 0xFFFFFF) | ((mpidr >> 32 & 0xFF) << 24)));
 }
 
 /* Wake this vCPU's redistributor, group 1 for its PPIs, CPU interface on. */
@@ -473,6 +477,51 @@ static void gic_init(void)
         ;
 }
 
+static void raw_puts(const char *s)
+{
+    rt__raw_write(s, strlen(s));
+}
+
+/* An SMCCC call through the HVC conduit: x0 back. */
+static int64_t smccc(uint32_t fid, uint64_t arg)
+{
+    register uint64_t x0 __asm__("x0") = fid;
+    register uint64_t x1 __asm__("x1") = arg;
+
+    __asm__ volatile("hvc #0"
+                     : "+r"(x0), "+r"(x1)
+                     :
+                     /* SMCCC 1.0 may not keep x4-x17 */
+                     : "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10",
+                       "x11", "x12", "x13", "x14", "x15", "x16", "x17",
+                       "memory");
+    return (int32_t)x0;
+}
+
+/*
+ * VMI-DSC-036: discovery only through an SMCCC 1.1 HVC conduit, decided as
+ * Linux's psci_init_smccc() does: the device tree's PSCI method is "hvc",
+ * PSCI_FEATURES lists SMCCC_VERSION, and that says 1.1 or later.
+ */
+static int smccc_hvc_1_1(void)
+{
+    int64_t v;
+
+    if (!hvc_conduit)
+        return 0;
+    if (smccc(0x8400000Au, 0x80000000u) != 0) { /* PSCI_FEATURES */
+        raw_puts("rt: PSCI does not list SMCCC_VERSION: no SMCCC 1.1 "
+                 "conduit\n");
+        return 0;
+    }
+    v = smccc(0x80000000u, 0); /* SMCCC_VERSION */
+    if (v < 0x10001) {
+        raw_puts("rt: SMCCC_VERSION is below 1.1: no SMCCC 1.1 conduit\n");
+        return 0;
+    }
+    return 1;
+}
+
 void rt_start(void)
 {
     rt__boot.image_end = ((uint64_t)(uintptr_t)__bss_end + 4095) & ~4095ull;
@@ -481,6 +530,5 @@ void rt_start(void)
         rt__boot.vcpu_count = 1;
     gic_init();
     rt__cpu_bind(rt_cpu(0), 0);
-    /* VMI-DSC-036: no discovery call unless the conduit is HVC. */
-    rt__boot_finish(hvc_conduit);
+    rt__boot_finish(smccc_hvc_1_1());
 }
