@@ -4,7 +4,8 @@
  * discovery words (VMI-DSC-046, -033, -035, -028, -045), the call encoding and
  * register preservation across HVC (VMI-CALL-036, -006), the upcall as a PPI
  * through the GIC (VMI-EVT-040) and the entry state of a started vCPU
- * (VMI-CPU-012, -013, -028).  Not applicable elsewhere: on the simulator
+ * (VMI-CPU-012, -013, -028) and PSCI as the platform's door to a vCPU
+ * (VMI-CPU-019, -020).  Not applicable elsewhere: on the simulator
  * and on x86-64 the same tests report "not applicable".
  */
 #include "../cases.h"
@@ -499,6 +500,145 @@ TEST(cpu_started_vcpu_entry_state_aarch64)
     probe_check(t, r, st);
 }
 
+/*
+ * PSCI, the platform's door (VMI-CPU-019, VMI-CPU-020): a vCPU that PSCI
+ * CPU_ON started is busy for VMI_HC_VCPU_START; one that CPU_OFF stopped
+ * can be started with VMI_HC_VCPU_START; one that VMI_HC_VCPU_STOP stopped
+ * can be started with CPU_ON (and AFFINITY_INFO reports it off).  The
+ * PSCI probe runs with the MMU off (CPU_ON's entry state) at the physical
+ * address of psci_probe_entry, x0 = its record: it counts its entries in
+ * `seq`, waits for `cmd`, then turns itself off with CPU_OFF.
+ */
+struct psci_probe {
+    uint32_t seq; /* +0 */
+    uint32_t cmd; /* +4 */
+};
+
+void psci_probe_entry(void);
+/* clang-format off */
+__asm__(".text\n\t"
+        ".globl psci_probe_entry\n\t"
+        "psci_probe_entry:\n\t"
+        "ldr w1, [x0, #0]\n\t"
+        "add w1, w1, #1\n\t"
+        "str w1, [x0, #0]\n\t"
+        "dmb sy\n\t"
+        "1: ldr w1, [x0, #4]\n\t"
+        "cbz w1, 1b\n\t"
+        "str wzr, [x0, #4]\n\t"
+        "dmb sy\n\t"
+        "movz x0, #0x0002\n\t"
+        "movk x0, #0x8400, lsl #16\n\t" /* PSCI CPU_OFF */
+        "hvc #0\n\t"
+        "2: b 2b\n\t");
+/* clang-format on */
+
+#define PSCI_CPU_ON64 0xC4000003u
+#define PSCI_AFFINITY_INFO64 0xC4000004u
+
+/*
+ * The probe's record as the probe sees it: with its MMU off it reads and
+ * writes memory uncached, so the line is cleaned and invalidated around
+ * each access from this side (a no-op under TCG, needed on hardware).
+ */
+static void psci_sync(volatile void *p)
+{
+    __asm__ volatile("dc civac, %0\n\tdsb sy" ::"r"(p) : "memory");
+}
+
+static int psci_wait(struct vmi_conform_t *t, volatile uint32_t *p,
+                     uint32_t want)
+{
+    uint64_t end = vmi_conform_time(t) + UINT64_C(5000000000);
+
+    for (;;) {
+        psci_sync(p);
+        if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
+            return 0;
+        if (vmi_conform_time(t) > end)
+            return -1;
+    }
+}
+
+static void psci_command(struct psci_probe *p)
+{
+    __atomic_store_n(&p->cmd, 1, __ATOMIC_RELEASE);
+    psci_sync(&p->cmd);
+}
+
+/* PSCI's power state of `mpidr`: 0 on, 1 off, 2 pending, or an error. */
+static int64_t psci_affinity(uint64_t mpidr)
+{
+    uint64_t in[6] = {PSCI_AFFINITY_INFO64, mpidr, 0, 0, 0, 0}, out[4];
+
+    hvc(in, out);
+    return (int32_t)out[0];
+}
+
+static int psci_wait_off(struct vmi_conform_t *t, uint64_t mpidr)
+{
+    uint64_t end = vmi_conform_time(t) + UINT64_C(5000000000);
+
+    while (psci_affinity(mpidr) != 1)
+        if (vmi_conform_time(t) > end)
+            return -1;
+    return 0;
+}
+
+TEST(cpu_psci_is_the_platforms_door)
+{
+    struct psci_probe *p = vmi_conform_alloc(t, sizeof(*p), 64);
+    struct a64_probe *r = vmi_conform_alloc(t, sizeof(*r), 64);
+    struct vmi_vcpu_start *st = vmi_conform_alloc(t, sizeof(*st), 64);
+    uint8_t *stack = vmi_conform_alloc(t, 4096, 4096);
+    uint64_t in[6] = {0}, out[4], mpidr, end;
+    uint32_t id, aff;
+    int64_t status;
+
+    VMI_REQUIRE("VMI-CPU-019", p && r && st && stack);
+    VMI_REQUIRE("VMI-CPU-019", vmi_conform_vcpu_fresh(t, &id) == 0);
+    VMI_REQUIRE("VMI-CPU-019", vmi_guest_vcpu_platform_id(t->g, id, &aff) == 0);
+    mpidr = (aff & 0xFFFFFFu) | ((uint64_t)(aff >> 24) << 32);
+    vmi_conform_memset(p, 0, sizeof(*p));
+    psci_sync(p);
+    vmi_conform_memset(r, 0, sizeof(*r));
+    r->stop_fid = VMI_SMCCC_CALL(VMI_HC_VCPU_STOP);
+    vmi_conform_memset(st, 0, sizeof(*st));
+    st->entry_gva = (uint64_t)(uintptr_t)a64_probe_entry;
+    st->stack_gva = (uint64_t)(uintptr_t)(stack + 4096) - 64;
+    st->page_table_gpa = SYSREG("ttbr0_el1");
+    st->arg = (uint64_t)(uintptr_t)r;
+
+    /* CPU_ON starts it: started for VCPU_START too. */
+    in[0] = PSCI_CPU_ON64;
+    in[1] = mpidr;
+    in[2] = (uint64_t)(uintptr_t)psci_probe_entry; /* identity mapped */
+    in[3] = vmi_conform_gpa(t, p);
+    hvc(in, out);
+    VMI_REQUIRE_ST("VMI-CPU-019", (int32_t)out[0], 0);
+    VMI_REQUIRE("VMI-CPU-019", psci_wait(t, &p->seq, 1) == 0);
+    VMI_CHECK_ST("VMI-CPU-019",
+                 CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL),
+                 -VMI_E_BUSY);
+    /* CPU_OFF stops it as VCPU_STOP does: VCPU_START may start it. */
+    psci_command(p);
+    VMI_REQUIRE("VMI-CPU-020", psci_wait_off(t, mpidr) == 0);
+    end = vmi_conform_time(t) + UINT64_C(5000000000);
+    do
+        status = CALL2(t, VMI_HC_VCPU_START, id, vmi_conform_gpa(t, st), NULL);
+    while (status == -VMI_E_BUSY && vmi_conform_time(t) < end);
+    VMI_CHECK_ST("VMI-CPU-020", status, 0);
+    VMI_REQUIRE("VMI-CPU-020", probe_wait(t, r, 1) == 0);
+    /* It stops itself with VCPU_STOP: off for PSCI, which starts it. */
+    VMI_CHECK("VMI-CPU-019", psci_wait_off(t, mpidr) == 0);
+    hvc(in, out);
+    VMI_CHECK_ST("VMI-CPU-019", (int32_t)out[0], 0);
+    VMI_REQUIRE("VMI-CPU-019", psci_wait(t, &p->seq, 2) == 0);
+    /* Left off, as it was found. */
+    psci_command(p);
+    VMI_CHECK("VMI-CPU-020", psci_wait_off(t, mpidr) == 0);
+}
+
 #define A64_FN(name) name
 #else
 /*
@@ -528,6 +668,8 @@ static const struct vmi_conform_test tests[] = {
     A64(call_registers_preserved_across_hvc,
         "VMI-CALL-006 VMI-CALL-007 VMI-CALL-008", 0, 1),
     A64(evt_upcall_is_a_ppi_through_the_gic, "VMI-EVT-040", VMI_F_EVENTS, 1),
+    A64(cpu_psci_is_the_platforms_door, "VMI-CPU-019 VMI-CPU-020", VMI_F_VCPU,
+        2),
     A64(cpu_started_vcpu_entry_state_aarch64,
         "VMI-CPU-012 VMI-CPU-013 VMI-CPU-028", VMI_F_VCPU, 2),
 };
