@@ -116,8 +116,10 @@ def run_suite(conform, hv, profiles, outdir, image=None):
     report = os.path.join(outdir, "report.json")
     if os.path.exists(report):
         os.unlink(report)
-    cmd = [conform, "--backend", "vm", "--hypervisor", hv, "--profile",
-           profiles, "--out", outdir, "--quiet"]
+    cmd = [conform, "--backend", "vm", "--profile", profiles, "--out",
+           outdir, "--quiet"]
+    if hv:  # None: vmi-conform's default hypervisor, vmi-run
+        cmd += ["--hypervisor", hv]
     if image:
         cmd += ["--image", image]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -164,18 +166,7 @@ def aarch64(conform, build, image, outdir):
     rx = run_suite(conform, x86, profiles, os.path.join(outdir, "x86_64"))
     if isinstance(rx, int):
         return rx
-    a, b = clause_verdicts(rep), clause_verdicts(rx[1])
-    both = differ = 0
-    for key in sorted(set(a) | set(b)):
-        va, vb = a.get(key, "missing"), b.get(key, "missing")
-        if va in ("pass", "fail") and vb in ("pass", "fail"):
-            both += 1
-            if va != vb:
-                differ += 1
-                print("FAIL different verdict %s %s: aarch64 %s, x86-64 %s" %
-                      (key[0], key[1], va, vb))
-    print("%d (test, clause) verdicts on both aarch64 and x86-64 QEMU, "
-          "%d differ" % (both, differ))
+    both, differ = compare_verdicts(rep, rx[1], "aarch64 QEMU", "x86-64 QEMU")
     return 1 if bad or differ or both == 0 else 0
 
 
@@ -263,6 +254,28 @@ def clause_verdicts(rep):
             for t in rep["tests"] for r in t["results"]}
 
 
+def compare_verdicts(rep_a, rep_b, name_a, name_b, one_sided=False):
+    """Every (test, clause) with a pass or fail verdict in both reports
+    gets the same one: (number compared, number different), each
+    difference printed; with one_sided, also what ran on one only."""
+    a, b = clause_verdicts(rep_a), clause_verdicts(rep_b)
+    both = differ = 0
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, "missing"), b.get(key, "missing")
+        if va in ("pass", "fail") and vb in ("pass", "fail"):
+            both += 1
+            if va != vb:
+                differ += 1
+                print("FAIL different verdict %s %s: %s %s, %s %s" %
+                      (key[0], key[1], name_a, va, name_b, vb))
+        elif va != vb and one_sided:
+            print("ran on one only: %s %s: %s %s, %s %s" %
+                  (key[0], key[1], name_a, va, name_b, vb))
+    print("%d (test, clause) verdicts on both %s and %s, %d differ" %
+          (both, name_a, name_b, differ))
+    return both, differ
+
+
 def compare_with_vmi_run(conform, qemu_rep, outdir):
     """The same suite and profiles on the reference vmi-run (KVM): every
     (test, clause) that gets a verdict on both hypervisors (pass or fail,
@@ -273,34 +286,11 @@ def compare_with_vmi_run(conform, qemu_rep, outdir):
         print("SKIP: QEMU's verdicts not compared with vmi-run's: /dev/kvm "
               "is not usable here (%s)" % e)
         return 77
-    out = os.path.join(outdir, "vmi-run")
-    os.makedirs(out, exist_ok=True)
-    report = os.path.join(out, "report.json")
-    if os.path.exists(report):
-        os.unlink(report)
-    r = subprocess.run([conform, "--backend", "vm", "--profile", PROFILES,
-                        "--out", out, "--quiet"],
-                       capture_output=True, text=True, timeout=600)
-    if not os.path.exists(report):
-        print("FAIL: vmi-conform on vmi-run wrote no report (exit %d)\n%s%s"
-              % (r.returncode, r.stdout, r.stderr))
-        return 1
-    a = clause_verdicts(qemu_rep)
-    b = clause_verdicts(json.load(open(report)))
-    both = differ = 0
-    for key in sorted(set(a) | set(b)):
-        va, vb = a.get(key, "missing"), b.get(key, "missing")
-        if va in ("pass", "fail") and vb in ("pass", "fail"):
-            both += 1
-            if va != vb:
-                differ += 1
-                print("FAIL different verdict %s %s: QEMU %s, vmi-run %s" %
-                      (key[0], key[1], va, vb))
-        elif va != vb:
-            print("ran on one only: %s %s: QEMU %s, vmi-run %s" %
-                  (key[0], key[1], va, vb))
-    print("%d (test, clause) verdicts on both QEMU and vmi-run, %d differ" %
-          (both, differ))
+    rv = run_suite(conform, None, PROFILES, os.path.join(outdir, "vmi-run"))
+    if isinstance(rv, int):
+        return rv
+    both, differ = compare_verdicts(qemu_rep, rv[1], "QEMU", "vmi-run",
+                                    one_sided=True)
     return 1 if differ or both == 0 else 0
 
 
